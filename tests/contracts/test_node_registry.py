@@ -1,0 +1,561 @@
+"""NodeRegistry: registration, telemetry, throttling, failure, exit and the market's capacity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import VER
+from tests.contracts._helpers import only_event, reverts_with, view_reverts_with
+from tests.contracts.conftest import (
+    BOUNTY_BPS,
+    CPU,
+    CPU_MIN_STAKE,
+    GPU,
+    GPU_MIN_STAKE,
+    GPU_WATT_LIMIT,
+    HEARTBEAT_TIMEOUT,
+    SLASH_BPS,
+    UNBONDING_PERIOD,
+    register,
+)
+
+ACTIVE, THROTTLED, FAILED, EXITING, EXITED = 1, 2, 3, 4, 5
+HEARTBEAT_GAS_BUDGET = 32_000
+REGISTER_GAS_BUDGET = 180_000
+
+
+# ------------------------------------------------------------------ register
+def test_register_pulls_stake_and_emits(
+    registry: Any, token: Any, alice: Any, gas_log: Any
+) -> None:
+    before = token.balanceOf(alice)
+    receipt = registry.register(GPU, 8, 3 * VER, 150 * VER, "ipfs://alice", sender=alice)
+    assert gas_log.record("NodeRegistry.register", receipt) <= REGISTER_GAS_BUDGET
+    log = only_event(receipt, registry.NodeRegistered)
+    assert (log.nodeId, log.owner, log.capacity, log.pricePerUnitHour, log.stake) == (
+        1,
+        alice.address,
+        8,
+        3 * VER,
+        150 * VER,
+    )
+    assert bytes(log.resourceClass) == GPU and log.metadataURI == "ipfs://alice"
+    node = registry.getNode(1)
+    assert node.owner == alice.address and node.status == ACTIVE and node.capacity == 8
+    assert node.stake == 150 * VER and node.reserved == 0
+    assert token.balanceOf(alice) == before - 150 * VER
+    assert token.balanceOf(registry) == 150 * VER
+    assert registry.nodeOf(alice, GPU) == 1 and registry.nodeCount() == 1
+    assert registry.freeCapacity(1) == 8
+
+
+def test_register_unknown_class_reverts(registry: Any, alice: Any) -> None:
+    unknown = b"\x01" * 32
+    with reverts_with(registry.NodeRegistryUnknownClass, **{"resourceClass": unknown}):
+        registry.register(unknown, 8, VER, GPU_MIN_STAKE, "", sender=alice)
+
+
+def test_register_zero_capacity_reverts(registry: Any, alice: Any) -> None:
+    with reverts_with(registry.NodeRegistryInvalidCapacity, capacity=0):
+        registry.register(GPU, 0, VER, GPU_MIN_STAKE, "", sender=alice)
+
+
+def test_register_capacity_beyond_uint32_reverts(registry: Any, alice: Any) -> None:
+    with reverts_with(registry.NodeRegistryInvalidCapacity, capacity=2**32):
+        registry.register(GPU, 2**32, VER, GPU_MIN_STAKE, "", sender=alice)
+
+
+def test_register_zero_price_reverts(registry: Any, alice: Any) -> None:
+    with reverts_with(registry.NodeRegistryInvalidPrice, price=0):
+        registry.register(GPU, 8, 0, GPU_MIN_STAKE, "", sender=alice)
+
+
+def test_register_stake_below_class_minimum_reverts(registry: Any, alice: Any) -> None:
+    with reverts_with(
+        registry.NodeRegistryInsufficientStake, given=GPU_MIN_STAKE - 1, minimum=GPU_MIN_STAKE
+    ):
+        registry.register(GPU, 8, VER, GPU_MIN_STAKE - 1, "", sender=alice)
+
+
+def test_register_twice_same_class_reverts(registry: Any, alice: Any) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(registry.NodeRegistryAlreadyRegistered, owner=alice.address, nodeId=node_id):
+        register(registry, alice)
+    # another class is a separate registration
+    assert register(registry, alice, cls=CPU, stake=CPU_MIN_STAKE) == node_id + 1
+
+
+def test_register_without_allowance_reverts(
+    registry: Any, token: Any, admin: Any, stranger: Any
+) -> None:
+    token.mint(stranger, GPU_MIN_STAKE, sender=admin)
+    with reverts_with(token.ERC20InsufficientAllowance, needed=GPU_MIN_STAKE):
+        registry.register(GPU, 8, VER, GPU_MIN_STAKE, "", sender=stranger)
+
+
+def test_register_with_permit_stakes_in_one_transaction(
+    registry: Any, token: Any, admin: Any, accounts: Any, chain: Any
+) -> None:
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    signer = Account.create()
+    owner = accounts[7]
+    # The permit is signed by a fresh key; fund that address and let it send the transaction.
+    token.mint(signer.address, GPU_MIN_STAKE, sender=admin)
+    owner.transfer(signer.address, 10**18)
+    deadline = chain.pending_timestamp + 3_600
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": "VerAI",
+            "version": "1",
+            "chainId": chain.chain_id,
+            "verifyingContract": token.address,
+        },
+        "message": {
+            "owner": signer.address,
+            "spender": registry.address,
+            "value": GPU_MIN_STAKE,
+            "nonce": token.nonces(signer.address),
+            "deadline": deadline,
+        },
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=typed), signer.key)
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(chain.provider.uri))
+    fn = w3.eth.contract(
+        address=registry.address,
+        abi=[a.model_dump(mode="json", by_alias=True) for a in registry.contract_type.abi],
+    )
+    tx = fn.functions.registerWithPermit(
+        GPU,
+        4,
+        VER,
+        GPU_MIN_STAKE,
+        "ipfs://permit",
+        deadline,
+        signed.v,
+        signed.r.to_bytes(32, "big"),
+        signed.s.to_bytes(32, "big"),
+    ).build_transaction(
+        {
+            "from": signer.address,
+            "nonce": w3.eth.get_transaction_count(signer.address),
+            "chainId": chain.chain_id,
+            "gas": 400_000,
+            "maxFeePerGas": 10**9,
+            "maxPriorityFeePerGas": 0,
+        }
+    )
+    raw = Account.sign_transaction(tx, signer.key).raw_transaction
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
+    assert receipt.status == 1
+    node_id = registry.nodeOf(signer.address, GPU)
+    assert node_id == registry.nodeCount()
+    assert registry.getNode(node_id).stake == GPU_MIN_STAKE
+    assert token.balanceOf(signer.address) == 0
+
+
+# ------------------------------------------------------------------ heartbeat + throttling
+def test_heartbeat_records_telemetry_within_budget(
+    registry: Any, alice: Any, chain: Any, gas_log: Any
+) -> None:
+    node_id = register(registry, alice)
+    registry.heartbeat(node_id, 1_000, 100, sender=alice)
+    receipt = registry.heartbeat(node_id, 5_000, 250, sender=alice)
+    gas = gas_log.record("NodeRegistry.heartbeat", receipt)
+    assert gas <= HEARTBEAT_GAS_BUDGET, f"heartbeat used {gas} gas > {HEARTBEAT_GAS_BUDGET}"
+    log = only_event(receipt, registry.HeartbeatRecorded)
+    assert (log.nodeId, log.loadBps, log.watts) == (node_id, 5_000, 250)
+    node = registry.getNode(node_id)
+    assert (node.loadBps, node.watts) == (5_000, 250)
+    assert node.lastHeartbeatAt == chain.blocks.head.timestamp
+    assert receipt.decode_logs(registry.NodeStatusChanged) == []
+
+
+def test_heartbeat_over_watt_limit_throttles_and_recovers(
+    registry: Any, alice: Any, gas_log: Any
+) -> None:
+    node_id = register(registry, alice)
+    receipt = registry.heartbeat(node_id, 9_000, GPU_WATT_LIMIT + 1, sender=alice)
+    gas_log.record("NodeRegistry.heartbeat[throttle]", receipt)
+    log = only_event(receipt, registry.NodeStatusChanged)
+    assert (log.nodeId, log["from"], log.to) == (node_id, ACTIVE, THROTTLED)
+    assert registry.getNode(node_id).status == THROTTLED
+    receipt = registry.heartbeat(node_id, 9_000, GPU_WATT_LIMIT, sender=alice)
+    log = only_event(receipt, registry.NodeStatusChanged)
+    assert (log["from"], log.to) == (THROTTLED, ACTIVE)
+
+
+def test_heartbeat_class_without_watt_limit_never_throttles(registry: Any, alice: Any) -> None:
+    node_id = register(registry, alice, cls=CPU, stake=CPU_MIN_STAKE)
+    registry.heartbeat(node_id, 100, 2**24 - 1, sender=alice)
+    assert registry.getNode(node_id).status == ACTIVE
+
+
+def test_heartbeat_load_over_10000_bps_reverts(registry: Any, alice: Any) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(registry.NodeRegistryLoadOutOfRange, loadBps=10_001, maximum=10_000):
+        registry.heartbeat(node_id, 10_001, 100, sender=alice)
+    registry.heartbeat(node_id, 10_000, 100, sender=alice)
+
+
+def test_heartbeat_watts_beyond_field_reverts(registry: Any, alice: Any) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(registry.NodeRegistryWattsOutOfRange, watts=2**24, maximum=2**24 - 1):
+        registry.heartbeat(node_id, 0, 2**24, sender=alice)
+
+
+def test_heartbeat_by_non_owner_reverts(registry: Any, alice: Any, bob: Any) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(
+        registry.NodeRegistryNotOwner, nodeId=node_id, caller=bob.address, owner=alice.address
+    ):
+        registry.heartbeat(node_id, 0, 0, sender=bob)
+
+
+def test_heartbeat_unknown_node_reverts(registry: Any, alice: Any) -> None:
+    with reverts_with(registry.NodeRegistryUnknownNode, nodeId=42):
+        registry.heartbeat(42, 0, 0, sender=alice)
+
+
+# ------------------------------------------------------------------ price / capacity / stake
+def test_update_price_and_capacity_emit(registry: Any, alice: Any, gas_log: Any) -> None:
+    node_id = register(registry, alice, capacity=8, price=3 * VER)
+    receipt = registry.updatePrice(node_id, 2 * VER, sender=alice)
+    gas_log.record("NodeRegistry.updatePrice", receipt)
+    log = only_event(receipt, registry.PriceUpdated)
+    assert (log.oldPrice, log.newPrice) == (3 * VER, 2 * VER)
+    receipt = registry.updateCapacity(node_id, 16, sender=alice)
+    log = only_event(receipt, registry.CapacityUpdated)
+    assert (log.oldCapacity, log.newCapacity) == (8, 16)
+    node = registry.getNode(node_id)
+    assert (node.pricePerUnitHour, node.capacity) == (2 * VER, 16)
+
+
+def test_update_price_zero_reverts(registry: Any, alice: Any) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(registry.NodeRegistryInvalidPrice, price=0):
+        registry.updatePrice(node_id, 0, sender=alice)
+
+
+def test_update_capacity_zero_reverts(registry: Any, alice: Any) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(registry.NodeRegistryInvalidCapacity, capacity=0):
+        registry.updateCapacity(node_id, 0, sender=alice)
+
+
+def test_update_capacity_below_reserved_reverts(
+    registry: Any, alice: Any, market_role_holder: Any
+) -> None:
+    node_id = register(registry, alice, capacity=8)
+    registry.reserve(node_id, 5, sender=market_role_holder)
+    with reverts_with(
+        registry.NodeRegistryCapacityBelowReserved, nodeId=node_id, capacity=4, reserved=5
+    ):
+        registry.updateCapacity(node_id, 4, sender=alice)
+
+
+def test_update_by_non_owner_reverts(registry: Any, alice: Any, bob: Any) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(registry.NodeRegistryNotOwner, caller=bob.address):
+        registry.updatePrice(node_id, VER, sender=bob)
+    with reverts_with(registry.NodeRegistryNotOwner, caller=bob.address):
+        registry.updateCapacity(node_id, 1, sender=bob)
+    with reverts_with(registry.NodeRegistryNotOwner, caller=bob.address):
+        registry.requestExit(node_id, sender=bob)
+    with reverts_with(registry.NodeRegistryNotOwner, caller=bob.address):
+        registry.addStake(node_id, VER, sender=bob)
+
+
+def test_add_stake_emits_and_holds(registry: Any, token: Any, alice: Any) -> None:
+    node_id = register(registry, alice)
+    receipt = registry.addStake(node_id, 5 * VER, sender=alice)
+    log = only_event(receipt, registry.StakeAdded)
+    assert (log.amount, log.newStake) == (5 * VER, GPU_MIN_STAKE + 5 * VER)
+    assert token.balanceOf(registry) == GPU_MIN_STAKE + 5 * VER
+    assert registry.totalHeld() == (GPU_MIN_STAKE + 5 * VER, 0)
+
+
+# ------------------------------------------------------------------ failure
+def test_report_failure_before_timeout_says_seconds_left(
+    registry: Any, alice: Any, carol: Any, chain: Any
+) -> None:
+    node_id = register(registry, alice)
+    registry.heartbeat(node_id, 0, 0, sender=alice)
+    last = registry.getNode(node_id).lastHeartbeatAt
+    chain.pending_timestamp = last + 100
+    with reverts_with(
+        registry.NodeRegistryHeartbeatNotExpired,
+        nodeId=node_id,
+        secondsRemaining=HEARTBEAT_TIMEOUT - 100 + 1,
+    ):
+        registry.reportFailure(node_id, sender=carol)
+    chain.pending_timestamp = last + HEARTBEAT_TIMEOUT
+    with reverts_with(registry.NodeRegistryHeartbeatNotExpired, secondsRemaining=1):
+        registry.reportFailure(node_id, sender=carol)
+
+
+def test_report_failure_slashes_pays_bounty_holds_rest(
+    registry: Any, token: Any, alice: Any, carol: Any, chain: Any, gas_log: Any
+) -> None:
+    stake = 200 * VER
+    node_id = register(registry, alice, stake=stake)
+    last = registry.getNode(node_id).lastHeartbeatAt
+    chain.pending_timestamp = last + HEARTBEAT_TIMEOUT + 1
+    carol_before = token.balanceOf(carol)
+    receipt = registry.reportFailure(node_id, sender=carol)
+    gas_log.record("NodeRegistry.reportFailure", receipt)
+    slashed = stake * SLASH_BPS // 10_000
+    bounty = slashed * BOUNTY_BPS // 10_000
+    log = only_event(receipt, registry.NodeFailed)
+    assert (log.nodeId, log.reporter, log.slashed, log.bounty, log.compensationHeld) == (
+        node_id,
+        carol.address,
+        slashed,
+        bounty,
+        slashed - bounty,
+    )
+    status = only_event(receipt, registry.NodeStatusChanged)
+    assert (status["from"], status.to) == (ACTIVE, FAILED)
+    assert token.balanceOf(carol) == carol_before + bounty
+    assert registry.compensationHeld(node_id) == slashed - bounty
+    assert registry.getNode(node_id).stake == stake - slashed
+    assert registry.totalHeld() == (stake - slashed, slashed - bounty)
+    assert token.balanceOf(registry) == stake - bounty
+    # a failed node is never live again: no heartbeat, no second report, no price change
+    with reverts_with(registry.NodeRegistryInvalidStatus, nodeId=node_id, status=FAILED):
+        registry.heartbeat(node_id, 0, 0, sender=alice)
+    with reverts_with(registry.NodeRegistryInvalidStatus, status=FAILED):
+        registry.reportFailure(node_id, sender=carol)
+    with reverts_with(registry.NodeRegistryInvalidStatus, status=FAILED):
+        registry.updatePrice(node_id, VER, sender=alice)
+    # ...but its owner may register a new node of the class
+    assert registry.nodeOf(alice, GPU) == 0
+    assert register(registry, alice) == node_id + 1
+
+
+def test_report_failure_unknown_node_reverts(registry: Any, carol: Any) -> None:
+    with reverts_with(registry.NodeRegistryUnknownNode, nodeId=7):
+        registry.reportFailure(7, sender=carol)
+
+
+def test_failed_node_stake_withdrawn_after_unbonding(
+    registry: Any, token: Any, alice: Any, carol: Any, chain: Any
+) -> None:
+    node_id = register(registry, alice, stake=GPU_MIN_STAKE)
+    chain.pending_timestamp = registry.getNode(node_id).lastHeartbeatAt + HEARTBEAT_TIMEOUT + 1
+    registry.reportFailure(node_id, sender=carol)
+    ends = registry.getNode(node_id).unbondingEndsAt
+    chain.pending_timestamp = ends - 10
+    with reverts_with(registry.NodeRegistryStillUnbonding, nodeId=node_id, secondsRemaining=10):
+        registry.withdraw(node_id, sender=alice)
+    chain.pending_timestamp = ends
+    before = token.balanceOf(alice)
+    registry.withdraw(node_id, sender=alice)
+    remaining = GPU_MIN_STAKE - GPU_MIN_STAKE * SLASH_BPS // 10_000
+    assert token.balanceOf(alice) == before + remaining
+    assert registry.getNode(node_id).status == FAILED
+    with reverts_with(registry.NodeRegistryNothingToWithdraw, nodeId=node_id):
+        registry.withdraw(node_id, sender=alice)
+
+
+# ------------------------------------------------------------------ exit
+def test_exit_unbonds_then_withdraws(
+    registry: Any, token: Any, alice: Any, chain: Any, gas_log: Any
+) -> None:
+    node_id = register(registry, alice)
+    receipt = registry.requestExit(node_id, sender=alice)
+    gas_log.record("NodeRegistry.requestExit", receipt)
+    ends = only_event(receipt, registry.ExitRequested).unbondingEndsAt
+    assert ends == chain.blocks.head.timestamp + UNBONDING_PERIOD
+    status = only_event(receipt, registry.NodeStatusChanged)
+    assert (status["from"], status.to) == (ACTIVE, EXITING)
+    # an exiting node still reports telemetry while its last work finishes
+    registry.heartbeat(node_id, 10, 10, sender=alice)
+    chain.pending_timestamp = ends - 60
+    with reverts_with(registry.NodeRegistryStillUnbonding, nodeId=node_id, secondsRemaining=60):
+        registry.withdraw(node_id, sender=alice)
+    chain.pending_timestamp = ends
+    before = token.balanceOf(alice)
+    receipt = registry.withdraw(node_id, sender=alice)
+    gas_log.record("NodeRegistry.withdraw", receipt)
+    log = only_event(receipt, registry.StakeWithdrawn)
+    assert (log.nodeId, log.owner, log.amount) == (node_id, alice.address, GPU_MIN_STAKE)
+    assert token.balanceOf(alice) == before + GPU_MIN_STAKE
+    assert registry.getNode(node_id).status == EXITED
+    assert registry.totalHeld() == (0, 0)
+    with reverts_with(registry.NodeRegistryInvalidStatus, status=EXITED):
+        registry.withdraw(node_id, sender=alice)
+
+
+def test_withdraw_active_node_reverts(registry: Any, alice: Any, bob: Any) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(registry.NodeRegistryInvalidStatus, nodeId=node_id, status=ACTIVE):
+        registry.withdraw(node_id, sender=alice)
+    with reverts_with(registry.NodeRegistryNotOwner, caller=bob.address):
+        registry.withdraw(node_id, sender=bob)
+
+
+def test_withdraw_with_reserved_capacity_reverts(
+    registry: Any, alice: Any, chain: Any, market_role_holder: Any
+) -> None:
+    node_id = register(registry, alice)
+    registry.reserve(node_id, 2, sender=market_role_holder)
+    registry.requestExit(node_id, sender=alice)
+    chain.pending_timestamp = registry.getNode(node_id).unbondingEndsAt
+    with reverts_with(registry.NodeRegistryCapacityStillReserved, nodeId=node_id, reserved=2):
+        registry.withdraw(node_id, sender=alice)
+    registry.release(node_id, 2, sender=market_role_holder)
+    registry.withdraw(node_id, sender=alice)
+
+
+# ------------------------------------------------------------------ market role
+def test_reserve_and_release_track_free_capacity(
+    registry: Any, alice: Any, market_role_holder: Any, gas_log: Any
+) -> None:
+    node_id = register(registry, alice, capacity=8)
+    receipt = registry.reserve(node_id, 3, sender=market_role_holder)
+    gas_log.record("NodeRegistry.reserve", receipt)
+    log = only_event(receipt, registry.CapacityReserved)
+    assert (log.nodeId, log.units, log.reserved) == (node_id, 3, 3)
+    assert registry.freeCapacity(node_id) == 5
+    with reverts_with(
+        registry.NodeRegistryInsufficientFreeCapacity, nodeId=node_id, requested=6, free=5
+    ):
+        registry.reserve(node_id, 6, sender=market_role_holder)
+    receipt = registry.release(node_id, 2, sender=market_role_holder)
+    log = only_event(receipt, registry.CapacityReleased)
+    assert (log.units, log.reserved) == (2, 1)
+    with reverts_with(
+        registry.NodeRegistryReleaseExceedsReserved, nodeId=node_id, released=2, reserved=1
+    ):
+        registry.release(node_id, 2, sender=market_role_holder)
+
+
+def test_reserve_on_throttled_or_unknown_node_reverts(
+    registry: Any, alice: Any, market_role_holder: Any
+) -> None:
+    node_id = register(registry, alice)
+    registry.heartbeat(node_id, 0, GPU_WATT_LIMIT + 1, sender=alice)
+    with reverts_with(registry.NodeRegistryInvalidStatus, nodeId=node_id, status=THROTTLED):
+        registry.reserve(node_id, 1, sender=market_role_holder)
+    with reverts_with(registry.NodeRegistryUnknownNode, nodeId=99):
+        registry.reserve(99, 1, sender=market_role_holder)
+
+
+def test_market_functions_need_market_role(registry: Any, alice: Any, stranger: Any) -> None:
+    node_id = register(registry, alice)
+    role = registry.MARKET_ROLE()
+    for call in (
+        lambda: registry.reserve(node_id, 1, sender=stranger),
+        lambda: registry.release(node_id, 1, sender=stranger),
+        lambda: registry.claimCompensation(node_id, stranger, sender=stranger),
+    ):
+        with reverts_with(
+            registry.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=role
+        ):
+            call()
+
+
+def test_claim_compensation_pays_market_once(
+    registry: Any, token: Any, alice: Any, carol: Any, chain: Any, market_role_holder: Any
+) -> None:
+    node_id = register(registry, alice, stake=GPU_MIN_STAKE)
+    with reverts_with(registry.NodeRegistryNothingToWithdraw, nodeId=node_id):
+        registry.claimCompensation(node_id, market_role_holder, sender=market_role_holder)
+    chain.pending_timestamp = registry.getNode(node_id).lastHeartbeatAt + HEARTBEAT_TIMEOUT + 1
+    registry.reportFailure(node_id, sender=carol)
+    held = registry.compensationHeld(node_id)
+    receipt = registry.claimCompensation(node_id, market_role_holder, sender=market_role_holder)
+    log = only_event(receipt, registry.CompensationClaimed)
+    assert (log.nodeId, log.to, log.amount) == (node_id, market_role_holder.address, held)
+    assert token.balanceOf(market_role_holder) == held
+    assert registry.compensationHeld(node_id) == 0
+    assert registry.totalHeld()[1] == 0
+
+
+# ------------------------------------------------------------------ governance
+def test_governance_changes_emit_and_need_admin(registry: Any, admin: Any, stranger: Any) -> None:
+    receipt = registry.setParameters((600, 7_200, 500, 0), sender=admin)
+    log = only_event(receipt, registry.ParametersSet)
+    assert (log.heartbeatTimeout, log.unbondingPeriod, log.slashBps, log.reporterBountyBps) == (
+        600,
+        7_200,
+        500,
+        0,
+    )
+    assert tuple(registry.parameters()) == (600, 7_200, 500, 0)
+    receipt = registry.setClassConfig(GPU, 5 * VER, 700, sender=admin)
+    log = only_event(receipt, registry.ClassConfigured)
+    assert (bytes(log.resourceClass), log.minStake, log.wattLimit) == (GPU, 5 * VER, 700)
+    assert tuple(registry.classConfig(GPU)) == (True, 5 * VER, 700)
+    with reverts_with(registry.AccessControlUnauthorizedAccount, account=stranger.address):
+        registry.setParameters((600, 7_200, 500, 0), sender=stranger)
+    with reverts_with(registry.AccessControlUnauthorizedAccount, account=stranger.address):
+        registry.setClassConfig(GPU, 0, 0, sender=stranger)
+
+
+@pytest.mark.parametrize(
+    ("params", "name", "value"),
+    [
+        ((0, 1, 1, 1), "heartbeatTimeout", 0),
+        ((1, 1, 10_001, 1), "slashBps", 10_001),
+        ((1, 1, 1, 10_001), "reporterBountyBps", 10_001),
+    ],
+)
+def test_set_parameters_out_of_range_reverts(
+    registry: Any, admin: Any, params: tuple[int, ...], name: str, value: int
+) -> None:
+    with reverts_with(
+        registry.NodeRegistryInvalidParameter, name=name.encode().ljust(32, b"\0"), value=value
+    ):
+        registry.setParameters(params, sender=admin)
+
+
+def test_set_class_config_bad_values_revert(registry: Any, admin: Any) -> None:
+    with reverts_with(registry.NodeRegistryUnknownClass, **{"resourceClass": b"\0" * 32}):
+        registry.setClassConfig(b"\0" * 32, 1, 1, sender=admin)
+    with reverts_with(registry.NodeRegistryInvalidParameter, value=2**24):
+        registry.setClassConfig(GPU, 1, 2**24, sender=admin)
+    with reverts_with(registry.NodeRegistryInvalidParameter, value=2**96):
+        registry.setClassConfig(GPU, 2**96, 1, sender=admin)
+
+
+def test_get_node_unknown_reverts(registry: Any) -> None:
+    view_reverts_with(registry, "getNode", (1,), registry.NodeRegistryUnknownNode, nodeId=1)
+
+
+def test_set_class_config_when_class_table_full_reverts(
+    registry: Any, admin: Any, chain: Any
+) -> None:
+    # Slot 6 holds the length of the class table (after AccessControl's _roles and five node
+    # mappings); filling 65535 classes by transactions would take hours, so set the length.
+    classes_slot = 6
+    assert (
+        int(chain.provider.web3.eth.get_storage_at(registry.address, classes_slot).hex(), 16) == 2
+    )
+    chain.provider.make_request(
+        "anvil_setStorageAt", [registry.address, hex(classes_slot), "0x" + f"{2**16 - 1:064x}"]
+    )
+    with reverts_with(registry.NodeRegistryTooManyClasses, maximum=2**16 - 1):
+        registry.setClassConfig(b"\x07" * 32, 1, 1, sender=admin)
