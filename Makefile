@@ -49,7 +49,7 @@ typecheck: deps ## mypy strict on oracle/
 	mypy
 
 test: deps lint typecheck ## lint, types, the whole suite, gas snapshot comparison
-	@mkdir -p build
+	@mkdir -p build && rm -f build/gas-report.json
 	@start=$$(date +%s); \
 	ape test tests -p no:cacheprovider -q; \
 	echo "suite time: $$(( $$(date +%s) - start )) s"
@@ -59,10 +59,12 @@ demo: deps ## start a local chain posing as BASE Sepolia and run the whole syste
 	ape run demo
 
 gas: deps ## print the gas tables (ape test --gas) and the snapshot
+	@mkdir -p build && rm -f build/gas-report.json
 	ape test tests/contracts -q --gas
 	$(BIN)/python tools/gas_snapshot.py show
 
 gas-snapshot: deps ## re-measure gas and rewrite the committed snapshot
+	@mkdir -p build && rm -f build/gas-report.json
 	ape test tests/contracts -q
 	$(BIN)/python tools/gas_snapshot.py write
 

@@ -1,0 +1,157 @@
+"""Deploying and wiring the VerAI contracts, shared by `ape run deploy` and `ape run demo`.
+
+A deployment is recorded in deployments/<chain-id>.json: addresses, the block it started at, the
+git commit of the sources and the deployer. An existing record for the same chain is never
+overwritten unless the caller forces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+
+ROOT = Path(__file__).resolve().parent.parent
+# Live networks record to deployments/<chain-id>.json (committed); a local Anvil posing as BASE
+# Sepolia shares its chain id, so its records go to deployments/local/ (ignored by git) and can
+# never be mistaken for the real BASE Sepolia deployment.
+DEPLOYMENTS = Path(os.environ.get("VERAI_DEPLOYMENTS_DIR", ROOT / "deployments"))
+VER = 10**18
+
+# Default governance parameters (all changeable later by the admin role, each change an event).
+HEARTBEAT_TIMEOUT = 15 * 60
+UNBONDING_PERIOD = 7 * 24 * 3600
+SLASH_BPS = 2_000
+REPORTER_BOUNTY_BPS = 1_000
+
+
+@dataclass(frozen=True)
+class ResourceClass:
+    """A resource class offered on the network and its governance settings."""
+
+    name: str
+    min_stake: int
+    watt_limit: int
+
+    @property
+    def key(self) -> bytes:
+        return keccak(text=self.name)
+
+
+DEFAULT_CLASSES = (
+    ResourceClass("GPU-A100-80G", 100 * VER, 400),
+    ResourceClass("GPU-RTX4090-24G", 50 * VER, 450),
+    ResourceClass("CPU-EPYC-64", 10 * VER, 0),
+)
+
+
+class DeploymentError(Exception):
+    """A deployment cannot proceed; the message says why and what to do."""
+
+
+def record_path(chain_id: int, local: bool) -> Path:
+    return DEPLOYMENTS / ("local" if local else "") / f"{chain_id}.json"
+
+
+def ensure_writable(chain_id: int, local: bool, force: bool) -> Path:
+    """Fail before spending gas when a record exists and --force was not given."""
+    path = record_path(chain_id, local)
+    if path.exists() and not force:
+        raise DeploymentError(
+            f"{path} already records a deployment on chain {chain_id}; pass --force to replace it"
+        )
+    return path
+
+
+@dataclass
+class Deployment:
+    chain_id: int
+    local: bool
+    deployer: str
+    start_block: int
+    git_commit: str
+    contracts: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, force: bool) -> Path:
+        path = ensure_writable(self.chain_id, self.local, force)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.replace(path)
+        return path
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "contracts"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def require_funds(account: Any, chain_id: int) -> None:
+    balance = account.balance
+    if balance == 0:
+        raise DeploymentError(
+            f"account {account.address} has no ETH on chain {chain_id} to pay for gas; fund it "
+            "(BASE Sepolia: a faucet) or choose another with --account"
+        )
+
+
+def deploy_all(
+    project: Any,
+    chain: Any,
+    account: Any,
+    local: bool,
+    classes: tuple[ResourceClass, ...] = DEFAULT_CLASSES,
+    heartbeat_timeout: int = HEARTBEAT_TIMEOUT,
+    unbonding_period: int = UNBONDING_PERIOD,
+) -> tuple[Deployment, dict[str, Any]]:
+    """Deploy every contract from `account`, wire the roles, configure the classes.
+
+    Returns the record (not yet written) and the contract instances by name."""
+    chain_id = chain.chain_id
+    require_funds(account, chain_id)
+    start_block = chain.blocks.head.number
+    params = (heartbeat_timeout, unbonding_period, SLASH_BPS, REPORTER_BOUNTY_BPS)
+
+    token = account.deploy(project.VerToken, account)
+    registry = account.deploy(project.NodeRegistry, token, account, params)
+    for cls in classes:
+        registry.setClassConfig(cls.key, cls.min_stake, cls.watt_limit, sender=account)
+
+    instances = {"VerToken": token, "NodeRegistry": registry}
+    record = Deployment(
+        chain_id=chain_id,
+        local=local,
+        deployer=str(account.address),
+        start_block=start_block,
+        git_commit=git_commit(),
+        contracts={name: str(c.address) for name, c in instances.items()},
+        parameters={
+            "heartbeatTimeout": heartbeat_timeout,
+            "unbondingPeriod": unbonding_period,
+            "slashBps": SLASH_BPS,
+            "reporterBountyBps": REPORTER_BOUNTY_BPS,
+            "classes": {
+                c.name: {
+                    "key": "0x" + c.key.hex(),
+                    "minStake": str(c.min_stake),
+                    "wattLimit": c.watt_limit,
+                }
+                for c in classes
+            },
+        },
+    )
+    return record, instances

@@ -1,0 +1,47 @@
+"""The deploy script and the demo, run as real processes the way a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _ape(args: list[str], deployments: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "VERAI_DEPLOYMENTS_DIR": str(deployments)}
+    return subprocess.run(
+        ["ape", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_deploy_script_writes_record_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    args = ["run", "deploy", "--network", "base:local:foundry", "--account", "TEST::0"]
+    first = _ape(args, tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    record = json.loads((tmp_path / "local" / "84532.json").read_text())
+    assert record["chain_id"] == 84532 and record["local"] is True
+    assert set(record["contracts"]) >= {"VerToken", "NodeRegistry"}
+    assert all(a.startswith("0x") and len(a) == 42 for a in record["contracts"].values())
+    assert record["deployer"] == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    assert len(record["git_commit"]) >= 7 and record["start_block"] >= 0
+
+    second = _ape(args, tmp_path)
+    assert second.returncode != 0
+    output = second.stdout + second.stderr
+    assert "already records a deployment on chain 84532; pass --force" in output
+    assert "Traceback" not in output
+
+    forced = _ape([*args, "--force"], tmp_path)
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    result = _ape(["run", "demo"], tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "bob    load 98%  520 W  -> Throttled" in output
+    assert "dave reported carol's node failed" in output
+    assert ": OK" in output and "demo finished: every step succeeded" in output
