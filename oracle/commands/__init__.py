@@ -2,4 +2,6 @@
 
 import click
 
-COMMAND_GROUPS: list[click.Command] = []
+from oracle.commands.vrf import vrf_group
+
+COMMAND_GROUPS: list[click.Command] = [vrf_group]
