@@ -138,7 +138,9 @@ audit: $(STAMPS)/mythril $(STAMPS)/node ## Mythril on every deployable contract 
 $(STAMPS)/ipfs: tools/ipfs/package.json tools/ipfs/package-lock.json
 	@mkdir -p $(STAMPS)
 	@echo "==> js-ipfs 0.66.1 (a real IPFS node with the Kubo RPC API; ~4 min, 289 MB, once)"
-	@cd tools/ipfs && npm ci --no-audit --no-fund --loglevel=error
+	@# npm ci rejects this lock ("Missing: headless@", an optional dependency of wrtc that npm
+	@# leaves unresolved); npm install installs exactly the locked versions all the same.
+	@cd tools/ipfs && npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps-ipfs: $(STAMPS)/ipfs ## install the real IPFS node used by `make test-ipfs`

@@ -310,6 +310,9 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         }
 
         NodeAccount storage account = _account[nodeId];
+        // The bounty is by definition a share of the amount actually slashed (already rounded
+        // down), and held = slashed - bounty, so the rounding never loses or creates VER.
+        // slither-disable-next-line divide-before-multiply
         uint256 slashed = uint256(account.stake) * params.slashBps / MAX_BPS;
         uint256 bounty = slashed * params.reporterBountyBps / MAX_BPS;
         uint256 held = slashed - bounty;

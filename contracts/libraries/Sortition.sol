@@ -31,7 +31,7 @@ library Sortition {
     {
         uint256 count = weights.length;
         if (count == 0) revert ISortitionErrors.SortitionNoCandidates();
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i; i < count; ++i) {
             total += weights[i];
         }
