@@ -2,6 +2,7 @@
 
 import click
 
+from oracle.commands.alloc import alloc_group
 from oracle.commands.vrf import vrf_group
 
-COMMAND_GROUPS: list[click.Command] = [vrf_group]
+COMMAND_GROUPS: list[click.Command] = [vrf_group, alloc_group]
