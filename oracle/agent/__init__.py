@@ -1,0 +1,1 @@
+"""The contributor's node agent: workloads, telemetry and the checkpoint loop."""

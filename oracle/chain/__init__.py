@@ -1,0 +1,1 @@
+"""The oracle's edge towards the chain: reading contract state, submitting transactions."""

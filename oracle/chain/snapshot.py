@@ -1,0 +1,58 @@
+"""The allocation snapshot read from the contracts at one fixed block.
+
+Every committee member reads the same block, so every member builds the same snapshot: nodes in
+id order with their free units and price, and the Open tasks that still have pending units. The
+contract handles are duck-typed (ape ``ContractInstance`` or anything with the same views), so
+this module imports no chain library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oracle.allocation import Node, Snapshot, Task
+
+# NodeRegistry.Status, by value
+NODE_STATUS = ("none", "active", "throttled", "failed", "exiting", "exited")
+TASK_OPEN = 1
+
+
+def class_label(resource_class: bytes) -> str:
+    """The snapshot's name of a resource class: its bytes32 key as 0x-hex."""
+    return "0x" + bytes(resource_class).hex()
+
+
+def read_snapshot(registry: Any, market: Any, block: int) -> Snapshot:
+    """Nodes and pending tasks as they stood at `block`."""
+    at = {"block_identifier": block}
+    nodes = []
+    classes = set()
+    for node_id in range(1, int(registry.nodeCount(**at)) + 1):
+        node = registry.getNode(node_id, **at)
+        label = class_label(node.resourceClass)
+        classes.add(label)
+        nodes.append(
+            Node(
+                id=node_id,
+                resource_class=label,
+                free_units=int(node.capacity) - int(node.reserved),
+                price=int(node.pricePerUnitHour),
+                status=NODE_STATUS[int(node.status)],
+            )
+        )
+    tasks = []
+    for task_id in range(1, int(market.taskCount(**at)) + 1):
+        task = market.getTask(task_id, **at)
+        if int(task.status) != TASK_OPEN or int(task.pendingUnits) == 0:
+            continue
+        label = class_label(task.resourceClass)
+        classes.add(label)
+        tasks.append(
+            Task(
+                id=task_id,
+                resource_class=label,
+                units=int(task.pendingUnits),
+                max_price=int(task.maxPricePerUnitHour),
+            )
+        )
+    return Snapshot(classes=tuple(sorted(classes)), nodes=tuple(nodes), tasks=tuple(tasks))
