@@ -109,18 +109,43 @@ def require_funds(account: Any, chain_id: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Committee:
+    """The oracle committee ReportVerifier accepts reports from."""
+
+    signers: list[str]
+    threshold: int
+    vrf_public_key: bytes
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.threshold <= len(self.signers) <= 31:
+            raise DeploymentError(
+                f"committee: need 1 <= threshold <= signers <= 31, got threshold "
+                f"{self.threshold} with {len(self.signers)} signers"
+            )
+        if len(self.vrf_public_key) != 33 or self.vrf_public_key[0] not in (2, 3):
+            raise DeploymentError(
+                "committee: the VRF public key must be 33 bytes SEC1 compressed, got "
+                f"0x{self.vrf_public_key.hex()} (`verai vrf keygen` prints one)"
+            )
+
+
 def deploy_all(
     project: Any,
     chain: Any,
     account: Any,
     local: bool,
+    committee: Committee,
     classes: tuple[ResourceClass, ...] = DEFAULT_CLASSES,
     heartbeat_timeout: int = HEARTBEAT_TIMEOUT,
     unbonding_period: int = UNBONDING_PERIOD,
 ) -> tuple[Deployment, dict[str, Any]]:
     """Deploy every contract from `account`, wire the roles, configure the classes.
 
-    Returns the record (not yet written) and the contract instances by name."""
+    Wiring: the market holds NodeRegistry's MARKET_ROLE (it reserves capacity and claims the
+    compensation of failed nodes); the ReportVerifier holds the market's ALLOCATOR_ROLE (only
+    committee reports create, move and reassign assignments); the market deploys its own
+    CheckpointRegistry. Returns the record (not yet written) and the instances by name."""
     chain_id = chain.chain_id
     require_funds(account, chain_id)
     start_block = chain.blocks.head.number
@@ -131,7 +156,27 @@ def deploy_all(
     for cls in classes:
         registry.setClassConfig(cls.key, cls.min_stake, cls.watt_limit, sender=account)
 
-    instances = {"VerToken": token, "NodeRegistry": registry}
+    market = account.deploy(project.TaskMarket, token, registry, account)
+    registry.grantRole(registry.MARKET_ROLE(), market, sender=account)
+    checkpoints = project.CheckpointRegistry.at(market.checkpointRegistry())
+    signers = sorted(committee.signers, key=lambda a: int(a, 16))
+    verifier = account.deploy(
+        project.ReportVerifier,
+        market,
+        account,
+        signers,
+        committee.threshold,
+        committee.vrf_public_key,
+    )
+    market.grantRole(market.ALLOCATOR_ROLE(), verifier, sender=account)
+
+    instances = {
+        "VerToken": token,
+        "NodeRegistry": registry,
+        "TaskMarket": market,
+        "CheckpointRegistry": checkpoints,
+        "ReportVerifier": verifier,
+    }
     record = Deployment(
         chain_id=chain_id,
         local=local,
@@ -144,6 +189,11 @@ def deploy_all(
             "unbondingPeriod": unbonding_period,
             "slashBps": SLASH_BPS,
             "reporterBountyBps": REPORTER_BOUNTY_BPS,
+            "committee": {
+                "signers": signers,
+                "threshold": committee.threshold,
+                "vrfPublicKey": "0x" + committee.vrf_public_key.hex(),
+            },
             "classes": {
                 c.name: {
                     "key": "0x" + c.key.hex(),

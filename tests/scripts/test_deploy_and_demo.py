@@ -23,7 +23,14 @@ def test_deploy_script_writes_record_and_refuses_to_overwrite(tmp_path: Path) ->
     assert first.returncode == 0, first.stdout + first.stderr
     record = json.loads((tmp_path / "local" / "84532.json").read_text())
     assert record["chain_id"] == 84532 and record["local"] is True
-    assert set(record["contracts"]) >= {"VerToken", "NodeRegistry"}
+    assert set(record["contracts"]) == {
+        "VerToken",
+        "NodeRegistry",
+        "TaskMarket",
+        "CheckpointRegistry",
+        "ReportVerifier",
+    }
+    assert record["parameters"]["committee"]["threshold"] == 3
     assert all(a.startswith("0x") and len(a) == 42 for a in record["contracts"].values())
     assert record["deployer"] == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
     assert len(record["git_commit"]) >= 7 and record["start_block"] >= 0
@@ -44,4 +51,29 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, output
     assert "bob    load 98%  520 W  -> Throttled" in output
     assert "dave reported carol's node failed" in output
-    assert ": OK" in output and "demo finished: every step succeeded" in output
+    assert "4 members signed the allocation report (round 1)" in output
+    assert "erin trained 20 more steps but never checkpointed them" in output
+    assert "resumes assignment 2 at step 30" in output
+    assert output.count("model equals an uninterrupted run: yes") == 2
+    assert "registry holds" in output and "market holds" in output
+    assert "MISMATCH" not in output and "Traceback" not in output
+    assert "demo finished: every step succeeded" in output
+
+
+def test_deploy_script_on_live_network_needs_committee(tmp_path: Path) -> None:
+    # the local chain stands in for the network here; the committee flags are checked first
+    args = [
+        "run",
+        "deploy",
+        "--network",
+        "base:local:foundry",
+        "--account",
+        "TEST::0",
+        "--committee",
+        "0x12",
+        "--vrf-public-key",
+        "02" + "11" * 32,
+    ]
+    result = _ape(args, tmp_path)
+    assert result.returncode != 0
+    assert "--committee: '0x12' is not a 0x address of 20 bytes" in result.stdout + result.stderr

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IVRFErrors, ISortitionErrors, VRFHelpers} from "./IVRFVerifier.sol";
+
+/// @title IReportVerifier
+/// @notice The oracle committee's reports reach the chain here. A report is EIP-712 typed data
+///         signed by at least m of the n committee members; it carries a strictly increasing
+///         round, the config digest it was signed under, the snapshot block and the digest of the
+///         published inputs + solution, and three lists of entries: allocations (new assignments),
+///         moves (rebalancing) and reassignments (a failed assignment's units go to a node picked
+///         by the committee's VRF). Every entry is re-checked by the TaskMarket when it is
+///         applied; an entry that no longer holds is skipped with `EntrySkipped`, the rest of the
+///         report applies.
+/// @dev EIP-712 domain: name "VerAI ReportVerifier", version "1", chain id, this contract.
+///      Typed data (what members sign, readable in a wallet):
+///        Report(bytes32 configDigest,uint64 round,uint64 snapshotBlock,bytes32 inputsDigest,
+///               Allocation[] allocations,Move[] moves,Reassignment[] reassignments)
+///        Allocation(uint64 taskId,uint64 nodeId,uint32 units,uint96 price)
+///        Move(uint64 assignmentId,uint64 toNodeId)
+///        Reassignment(uint64 assignmentId,uint64 nodeId,uint64[] candidates,uint32[] weights)
+///      Calldata (what is sent, tight because BASE charges the L1 data fee per byte): every
+///      entry is one packed word, high bits first:
+///        allocation   taskId (64) | nodeId (64) | units (32) | price (96)
+///        move         0 (128) | assignmentId (64) | toNodeId (64)
+///        reassignment 0 (128) | assignmentId (64) | nodeId (64)
+///        candidate    0 (160) | nodeId (64) | weight (32)
+///      Bits outside the fields are ignored (neither hashed nor applied). A reassignment's VRF
+///      input is alpha(chainid, market, taskId, task seed, attempt) with attempt = the id of
+///      the failed assignment it replaces: unique per reassignment and fixed by the chain, so
+///      nobody can pick an attempt that steers the draw, and no counter is stored. The VRF
+///      proof and its helper values are not signed: they are verified against the committee's
+///      VRF key, and a proof that does not verify reverts the whole transmission (so a
+///      transmitter cannot turn a signed reassignment into a skipped one). The candidates and
+///      their weights (free units at the snapshot block) are attested by the signatures, not
+///      re-read on-chain; the market re-checks the chosen node. Signatures are
+///      EIP-2098 compact (r ‖ yParity·2^255 + s, 64 bytes each), concatenated, ordered by
+///      signer address strictly ascending.
+///      Entry indexes in `EntrySkipped` run over the allocations, then the moves, then the
+///      reassignments of the report.
+interface IReportVerifier is IVRFErrors, ISortitionErrors {
+    // ------------------------------------------------------------------ types
+
+    /// @notice A reassignment entry as transmitted (packing above).
+    struct Reassignment {
+        uint256 packed; // assignmentId (64) | nodeId (64)
+        uint256[] candidates; // nodeId (64) | weight (32), node ids strictly ascending
+        bytes proof; // ECVRF proof (81 bytes) of alpha(chainid, market, taskId, seed, attempt)
+        VRFHelpers helpers; // the prover's helper values (`oracle.vrf.verifier_inputs`)
+    }
+
+    /// @notice A report as transmitted.
+    struct Report {
+        bytes32 configDigest;
+        uint64 round;
+        uint64 snapshotBlock;
+        bytes32 inputsDigest; // sha-256 digest of the CID of the published inputs + solution
+        uint256[] allocations; // taskId (64) | nodeId (64) | units (32) | price (96)
+        uint256[] moves; // assignmentId (64) | toNodeId (64)
+        Reassignment[] reassignments;
+    }
+
+    // ------------------------------------------------------------------ errors: transmit
+
+    /// @notice Thrown when the report was signed under `have` but the current config is `want`.
+    error ConfigDigestMismatch(bytes32 have, bytes32 want);
+    /// @notice Thrown when the report's round `have` is not above the latest accepted round
+    ///         (`want` is the lowest round accepted now).
+    error StaleRound(uint256 have, uint256 want);
+    /// @notice Thrown when the snapshot block is not below the current block, or below the
+    ///         snapshot block of the latest accepted report (`lowest`).
+    error InvalidSnapshotBlock(uint256 snapshotBlock, uint256 lowest, uint256 currentBlock);
+    /// @notice Thrown when the signatures are not a whole number of 64-byte compact signatures.
+    error SignaturesMalformed(uint256 length);
+    /// @notice Thrown when fewer than the threshold of signatures come with the report.
+    error NotEnoughSignatures(uint256 have, uint256 want);
+    /// @notice Thrown when a signature recovers to `signer`, who is not in the committee.
+    error SignerNotInCommittee(address signer);
+    /// @notice Thrown when the signer of signature `index` is not above the previous signer
+    ///         (signatures must be sorted by signer address, strictly ascending: no duplicates).
+    error SignaturesNotSorted(uint256 index);
+    /// @notice Thrown when applying entry `index` reverted without data (out of gas): the
+    ///         transmitter gave too little gas, the report must not be consumed.
+    error EntryRevertedWithoutReason(uint256 index);
+
+    // ------------------------------------------------------------------ errors: setConfig
+
+    /// @notice Thrown when there are more than 31 signers.
+    error TooManySigners(uint256 have, uint256 maximum);
+    /// @notice Thrown when the threshold is not in 1..signers.
+    error InvalidThreshold(uint256 threshold, uint256 signers);
+    /// @notice Thrown when signer `index` is not above the previous one (strictly ascending
+    ///         addresses, none zero).
+    error SignersNotSorted(uint256 index);
+    /// @notice Thrown when the VRF public key is not a 33-byte SEC1 compressed point.
+    error InvalidVrfPublicKey(bytes publicKey);
+    /// @notice Thrown when the data contract holding the committee (`length` bytes of code)
+    ///         could not be created (out of gas).
+    error ConfigStoreNotCreated(uint256 length);
+
+    // ------------------------------------------------------------------ skip reasons
+    // Never thrown: their selectors are the `reason` of `EntrySkipped` for the checks this
+    // contract makes itself (the market's own errors are the reasons of the other skips).
+
+    /// @notice Skip reason: the reassignment's candidates are not sorted by node id, strictly
+    ///         ascending, at `index`.
+    error CandidatesNotSorted(uint256 index);
+    /// @notice Skip reason: the weighted pick from beta chose `picked`, the entry names `given`.
+    error PickMismatch(uint256 picked, uint256 given);
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice Emitted when the committee config changes.
+    event ConfigSet(
+        bytes32 configDigest, uint32 version, address[] signers, uint8 threshold, bytes vrfPublicKey
+    );
+    /// @notice Emitted when a report was verified and applied; `applied` + `skipped` entries.
+    event ReportAccepted(
+        uint64 indexed round,
+        bytes32 indexed configDigest,
+        bytes32 reportDigest,
+        uint64 snapshotBlock,
+        bytes32 inputsDigest,
+        uint256 applied,
+        uint256 skipped
+    );
+    /// @notice Emitted when entry `index` of the report of `round` did not apply; `reason` is the
+    ///         selector of the error that stopped it.
+    event EntrySkipped(uint64 indexed round, uint256 index, bytes4 reason);
+
+    // ------------------------------------------------------------------ transmit
+
+    /// @notice Verifies a committee report and applies its entries through the TaskMarket.
+    /// @dev Reverts with ConfigDigestMismatch, StaleRound, InvalidSnapshotBlock,
+    ///      SignaturesMalformed, NotEnoughSignatures, SignerNotInCommittee, SignaturesNotSorted,
+    ///      an ECDSA error for a malformed signature, a VRF error for a proof that does not
+    ///      verify, or EntryRevertedWithoutReason. Anyone may transmit: the signatures authorise.
+    /// @param report the report (see the packing above)
+    /// @param signatures at least `threshold` compact signatures (64 bytes each) of
+    ///        `hashReport(report)`, sorted by signer address strictly ascending
+    function transmit(Report calldata report, bytes calldata signatures) external;
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Replaces the committee (admin role). The version increases by one; reports
+    ///         signed under an earlier config no longer verify. Rounds keep increasing across
+    ///         configs.
+    /// @param signers member addresses, strictly ascending, 1..31 of them
+    /// @param threshold signatures a report needs, 1..signers.length
+    /// @param vrfPublicKey the committee's ECVRF public key, 33-byte SEC1 compressed
+    function setConfig(address[] calldata signers, uint8 threshold, bytes calldata vrfPublicKey)
+        external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The EIP-712 digest members sign for `report` (oracle: `reports.report_digest`).
+    function hashReport(Report calldata report) external view returns (bytes32);
+
+    /// @notice The current config: digest, version, signers, threshold and VRF public key.
+    function config()
+        external
+        view
+        returns (
+            bytes32 configDigest,
+            uint32 version,
+            address[] memory signers,
+            uint8 threshold,
+            bytes memory vrfPublicKey
+        );
+
+    /// @notice keccak256(abi.encode(chainid, this, version, signers, threshold, vrfPublicKey)).
+    function computeConfigDigest(
+        uint32 version,
+        address[] calldata signers,
+        uint8 threshold,
+        bytes calldata vrfPublicKey
+    ) external view returns (bytes32);
+
+    /// @notice The latest accepted round (0 before the first report) and its snapshot block.
+    function latestRound() external view returns (uint64 round, uint64 snapshotBlock);
+
+    /// @notice The TaskMarket the reports apply to.
+    function market() external view returns (address);
+}

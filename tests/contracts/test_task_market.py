@@ -1,0 +1,1277 @@
+"""TaskMarket: escrow, assignments, checkpoint-settled pay, refunds, failures, gas budgets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import ape
+import pytest
+from ape.contracts import ContractContainer
+from eth_utils import keccak
+from ethpm_types import ContractType
+
+from tests.conftest import VER
+from tests.contracts._helpers import only_event, reverts_with, view_reverts_with
+from tests.contracts.conftest import GPU_WATT_LIMIT, register
+
+# The market's fixtures (market, checkpoints, nodes, allocator, sponsor) load once per session as a
+# plugin; the module is registered for assertion rewriting before its helpers are imported here.
+pytest.register_assert_rewrite("tests.contracts._market_fixtures")
+pytest_plugins = ["tests.contracts._market_fixtures"]
+
+from tests.contracts._market_fixtures import (  # noqa: E402
+    ALICE_PRICE,
+    BOB_PRICE,
+    COMPLETED,
+    CPU,
+    ENDED,
+    FAILED,
+    GPU,
+    HOUR,
+    MOVED,
+    NODE_ACTIVE,
+    NODE_EXITING,
+    NODE_THROTTLED,
+    NONE,
+    REASSIGNED,
+    RUNNING,
+    TASK_COMPLETED,
+    TASK_ENDED,
+    TASK_OPEN,
+    advance,
+    assert_ledger,
+    assign,
+    cid,
+    earned,
+    escrow_for,
+    fail_node,
+    submit,
+)
+
+SUBMIT_GAS_BUDGET = 120_000
+# A spec URI of realistic length: ipfs:// and a 59-character CIDv1.
+SPEC_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+COMPLETE_GAS_BUDGET = 80_000
+WITHDRAW_GAS_BUDGET = 45_000
+# Marginal gas of one allocation entry inside a report (the verifier calls assign in a loop).
+ASSIGN_ENTRY_GAS_BUDGET = 70_000
+
+
+# ------------------------------------------------------------------ submit
+def test_submit_task_pulls_escrow_and_emits(
+    market: Any, token: Any, developer: Any, gas_log: Any, chain: Any
+) -> None:
+    # a first task, so that the market holds VER and knows the class, as in production
+    submit(market, developer)
+    before = token.balanceOf(developer)
+    receipt = market.submitTask(GPU, 3, 5 * VER, 7 * HOUR + 1, SPEC_URI, sender=developer)
+    assert gas_log.record("TaskMarket.submitTask", receipt) <= SUBMIT_GAS_BUDGET
+    escrow = escrow_for(3, 5 * VER, 7 * HOUR + 1)
+    log = only_event(receipt, market.TaskSubmitted)
+    assert (log.taskId, log.developer, bytes(log.resourceClass)) == (2, developer.address, GPU)
+    assert (log.units, log.maxPricePerUnitHour, log.escrow) == (3, 5 * VER, escrow)
+    assert log.expiresAt == receipt.timestamp + 7 * HOUR + 1 and log.specURI == SPEC_URI
+    task = market.getTask(2)
+    assert task.developer == developer.address and bytes(task.resourceClass) == GPU
+    assert (task.escrow, task.pendingUnits, task.runningUnits) == (escrow, 3, 0)
+    assert task.expiresAt == log.expiresAt and task.seed == log.seed
+    assert task.status == TASK_OPEN and market.taskCount() == 2
+    assert token.balanceOf(developer) == before - escrow
+    assert market.totals()[0] == escrow_for(4, 5 * VER, 10 * HOUR) + escrow
+    assert_ledger(market, token)
+
+
+def test_submit_first_task_of_a_class_gas(market: Any, developer: Any, gas_log: Any) -> None:
+    submit(market, developer, cls=GPU)
+    # The first task of a class gives the class its 16-bit id (two more slots, once per class).
+    receipt = market.submitTask(CPU, 3, 5 * VER, HOUR, SPEC_URI, sender=developer)
+    gas_log.record("TaskMarket.submitTask[first-of-class]", receipt)
+    assert bytes(market.getTask(2).resourceClass) == CPU
+    assert bytes(market.getTask(1).resourceClass) == GPU
+
+
+def test_submit_task_escrow_rounds_up(market: Any, token: Any, developer: Any) -> None:
+    # 1 unit at 1 wei per hour for 1 second: 1/3600 wei rounds up to 1
+    task_id = submit(market, developer, units=1, max_price=1, duration=1)
+    assert market.getTask(task_id).escrow == 1
+    assert_ledger(market, token)
+
+
+def test_task_seed_is_fixed_from_prevrandao_and_task_id(
+    market: Any, developer: Any, chain: Any
+) -> None:
+    receipt = market.submitTask(GPU, 1, VER, HOUR, "", sender=developer)
+    block = chain.provider.web3.eth.get_block(receipt.block_number)
+    prevrandao = bytes(block["mixHash"])
+    expected = int.from_bytes(keccak(prevrandao + (1).to_bytes(32, "big"))[-8:], "big")
+    assert market.getTask(1).seed == expected
+    advance(chain, 100)
+    assert market.getTask(1).seed == expected
+
+
+def test_submit_zero_units_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketInvalidUnits, units=0):
+        market.submitTask(GPU, 0, VER, HOUR, "", sender=developer)
+
+
+def test_submit_units_beyond_uint24_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketInvalidUnits, units=2**24):
+        market.submitTask(GPU, 2**24, 1, 1, "", sender=developer)
+
+
+def test_submit_zero_price_cap_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketInvalidPrice, maxPricePerUnitHour=0):
+        market.submitTask(GPU, 1, 0, HOUR, "", sender=developer)
+
+
+def test_submit_price_cap_beyond_uint96_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketInvalidPrice, maxPricePerUnitHour=2**96):
+        market.submitTask(GPU, 1, 2**96, HOUR, "", sender=developer)
+
+
+def test_submit_zero_duration_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketInvalidDuration, durationLimit=0):
+        market.submitTask(GPU, 1, VER, 0, "", sender=developer)
+
+
+def test_submit_duration_past_uint32_clock_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketInvalidDuration, durationLimit=2**32):
+        market.submitTask(GPU, 1, VER, 2**32, "", sender=developer)
+
+
+def test_submit_zero_class_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketInvalidClass, resourceClass=b"\x00" * 32):
+        market.submitTask(b"\x00" * 32, 1, VER, HOUR, "", sender=developer)
+
+
+def test_submit_escrow_beyond_uint96_reverts(market: Any, developer: Any) -> None:
+    units, price, duration = 2**24 - 1, 2**96 - 1, HOUR
+    with reverts_with(
+        market.TaskMarketEscrowTooLarge,
+        escrow=escrow_for(units, price, duration),
+        maximum=2**96 - 1,
+    ):
+        market.submitTask(GPU, units, price, duration, "", sender=developer)
+
+
+def test_submit_escrow_short_by_allowance_reverts(
+    market: Any, token: Any, admin: Any, accounts: Any
+) -> None:
+    poor = accounts[7]
+    escrow = escrow_for(2, 3 * VER, HOUR)
+    token.mint(poor, escrow, sender=admin)
+    token.approve(market, escrow - 5, sender=poor)  # short by 5 wei
+    with reverts_with(
+        token.ERC20InsufficientAllowance,
+        spender=market.address,
+        allowance=escrow - 5,
+        needed=escrow,
+    ):
+        market.submitTask(GPU, 2, 3 * VER, HOUR, "", sender=poor)
+
+
+def test_submit_escrow_short_by_balance_reverts(
+    market: Any, token: Any, admin: Any, accounts: Any
+) -> None:
+    poor = accounts[7]
+    escrow = escrow_for(2, 3 * VER, HOUR)
+    token.mint(poor, escrow - 7, sender=admin)  # short by 7 wei
+    token.approve(market, escrow, sender=poor)
+    with reverts_with(
+        token.ERC20InsufficientBalance, sender=poor.address, balance=escrow - 7, needed=escrow
+    ):
+        market.submitTask(GPU, 2, 3 * VER, HOUR, "", sender=poor)
+
+
+def test_submit_price_cap_below_every_node_waits(
+    market: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    task_id = submit(market, developer, max_price=VER)  # every GPU node asks 2 or 3 VER
+    assert market.getTask(task_id).status == TASK_OPEN
+    with reverts_with(
+        market.TaskMarketPriceBelowNodePrice, nodeId=nodes.bob, price=VER, nodePrice=BOB_PRICE
+    ):
+        market.assign(task_id, nodes.bob, 1, VER, sender=allocator)
+
+
+def test_submit_with_permit_in_one_transaction(
+    market: Any, token: Any, admin: Any, accounts: Any, chain: Any
+) -> None:
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    signer = accounts[7]
+    escrow = escrow_for(2, 3 * VER, HOUR)
+    token.mint(signer, escrow, sender=admin)
+    deadline = chain.pending_timestamp + HOUR
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": "VerAI",
+            "version": "1",
+            "chainId": chain.chain_id,
+            "verifyingContract": token.address,
+        },
+        "message": {
+            "owner": signer.address,
+            "spender": market.address,
+            "value": escrow,
+            "nonce": token.nonces(signer),
+            "deadline": deadline,
+        },
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=typed), signer.private_key)
+    assert token.allowance(signer, market) == 0
+    receipt = market.submitTaskWithPermit(
+        GPU,
+        2,
+        3 * VER,
+        HOUR,
+        "ipfs://permit",
+        deadline,
+        signed.v,
+        signed.r.to_bytes(32, "big"),
+        signed.s.to_bytes(32, "big"),
+        sender=signer,
+    )
+    assert only_event(receipt, market.TaskSubmitted).escrow == escrow
+    assert token.balanceOf(signer) == 0 and token.allowance(signer, market) == 0
+    assert_ledger(market, token)
+
+
+# ------------------------------------------------------------------ top-up
+def test_top_up_extends_end_by_what_it_buys(
+    market: Any, token: Any, developer: Any, gas_log: Any
+) -> None:
+    task_id = submit(market, developer, units=4, max_price=5 * VER, duration=HOUR)
+    before = market.getTask(task_id)
+    amount = 4 * 5 * VER  # one more hour for all four units at the cap
+    receipt = market.topUp(task_id, amount + 3, sender=developer)
+    gas_log.record("TaskMarket.topUp", receipt)
+    after = market.getTask(task_id)
+    assert after.expiresAt == before.expiresAt + HOUR
+    assert after.escrow == before.escrow + amount + 3
+    log = only_event(receipt, market.TaskToppedUp)
+    assert (log.taskId, log.amount, log.escrow, log.expiresAt) == (
+        task_id,
+        amount + 3,
+        after.escrow,
+        after.expiresAt,
+    )
+    assert_ledger(market, token)
+
+
+def test_top_up_too_small_reverts(market: Any, developer: Any) -> None:
+    task_id = submit(market, developer, units=4, max_price=5 * VER)
+    minimum = -(-4 * 5 * VER // HOUR)
+    with reverts_with(
+        market.TaskMarketTopUpTooSmall, taskId=task_id, amount=minimum - 1, minimum=minimum
+    ):
+        market.topUp(task_id, minimum - 1, sender=developer)
+
+
+def test_top_up_someone_elses_task_reverts(market: Any, developer: Any, sponsor: Any) -> None:
+    task_id = submit(market, developer)
+    with reverts_with(
+        market.TaskMarketNotDeveloper,
+        taskId=task_id,
+        caller=sponsor.address,
+        developer=developer.address,
+    ):
+        market.topUp(task_id, VER, sender=sponsor)
+
+
+def test_top_up_unknown_task_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketUnknownTask, taskId=9):
+        market.topUp(9, VER, sender=developer)
+
+
+def test_top_up_ended_task_reverts(market: Any, developer: Any, chain: Any) -> None:
+    task_id = submit(market, developer, duration=HOUR)
+    advance(chain, HOUR)
+    with reverts_with(market.TaskMarketTaskNotOpen, taskId=task_id, status=TASK_ENDED):
+        market.topUp(task_id, 100 * VER, sender=developer)
+
+
+def test_top_up_beyond_uint96_escrow_reverts(market: Any, developer: Any) -> None:
+    task_id = submit(market, developer)
+    escrow = market.getTask(task_id).escrow
+    with reverts_with(market.TaskMarketEscrowTooLarge, escrow=escrow + 2**96, maximum=2**96 - 1):
+        market.topUp(task_id, 2**96, sender=developer)
+
+
+def test_top_up_past_uint32_clock_reverts(market: Any, developer: Any, chain: Any) -> None:
+    # 1 unit at 1 wei per hour: every wei buys an hour
+    task_id = submit(market, developer, units=1, max_price=1, duration=HOUR)
+    end = market.getTask(task_id).expiresAt
+    amount = (2**32 - end) // HOUR + 1
+    head = chain.blocks.head.timestamp
+    with ape.reverts(market.TaskMarketInvalidDuration) as info:
+        market.topUp(task_id, amount, sender=developer)
+    # the error carries the duration left from now: (end + amount hours) - block.timestamp
+    now = end + amount * HOUR - info.value.inputs["durationLimit"]
+    assert head <= now <= head + 15
+
+
+# ------------------------------------------------------------------ assign
+def test_assign_reserves_capacity_and_emits(
+    market: Any,
+    registry: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    gas_log: Any,
+) -> None:
+    task_id = submit(market, developer, units=4)
+    receipt = market.assign(task_id, nodes.alice, 3, ALICE_PRICE, sender=allocator)
+    gas_log.record("TaskMarket.assign", receipt)
+    log = only_event(receipt, market.AssignmentCreated)
+    assert (log.assignmentId, log.taskId, log.nodeId, log.units) == (1, task_id, nodes.alice, 3)
+    assert (log.pricePerUnitHour, log.resumesFrom) == (ALICE_PRICE, 0)
+    only_event(receipt, registry.CapacityReserved)
+    a = market.getAssignment(1)
+    assert (a.taskId, a.nodeId, a.nodeOwner, a.units) == (task_id, nodes.alice, alice.address, 3)
+    assert (a.pricePerUnitHour, a.startAt, a.lastCheckpointAt) == (
+        ALICE_PRICE,
+        receipt.timestamp,
+        receipt.timestamp,
+    )
+    assert (a.checkpointStep, a.checkpointCodec, a.resumesFrom, a.status) == (0, 0, 0, RUNNING)
+    task = market.getTask(task_id)
+    assert (task.pendingUnits, task.runningUnits) == (1, 3)
+    assert registry.freeCapacity(nodes.alice) == 5 and market.assignmentCount() == 1
+
+
+def test_assign_splits_a_task_over_two_nodes(
+    market: Any, registry: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    task_id = submit(market, developer, units=10)
+    assign(market, allocator, task_id, nodes.alice, 6, ALICE_PRICE)
+    assign(market, allocator, task_id, nodes.bob, 4, 4 * VER)
+    task = market.getTask(task_id)
+    assert (task.pendingUnits, task.runningUnits) == (0, 10)
+    assert registry.freeCapacity(nodes.alice) == 2 and registry.freeCapacity(nodes.bob) == 4
+
+
+def test_assign_marginal_gas_per_report_entry(
+    market: Any,
+    registry: Any,
+    nodes: Any,
+    developer: Any,
+    admin: Any,
+    token: Any,
+    carol: Any,
+    accounts: Any,
+    chain: Any,
+    gas_log: Any,
+) -> None:
+    """A report assigns one task over several nodes in one transaction: the marginal gas of an
+    entry (warm contracts, cold node and assignment slots) is what the verifier pays."""
+    batcher = _assign_batcher(admin)
+    market.grantRole(market.ALLOCATOR_ROLE(), batcher, sender=admin)
+    extra = accounts[7]
+    token.mint(extra, 1_000 * VER, sender=admin)
+    token.approve(registry, 2**256 - 1, sender=extra)
+    gpu_nodes = [
+        nodes.alice,
+        nodes.bob,
+        register(registry, carol, GPU, 8, ALICE_PRICE),
+        register(registry, extra, GPU, 8, ALICE_PRICE),
+    ]
+    task_id = submit(market, developer, units=8)
+    entries = [(task_id, node, 1, ALICE_PRICE) for node in gpu_nodes]
+    snapshot = chain.snapshot()
+    one = batcher.run(market, entries[:1], sender=admin)
+    chain.restore(snapshot)
+    four = batcher.run(market, entries, sender=admin)
+    assert market.assignmentCount() == 4
+    marginal = (four.gas_used - one.gas_used) // 3
+    name = "TaskMarket.assign[report-entry-marginal]"
+    gas_log.entries[name] = max(marginal, gas_log.entries.get(name, 0))
+    assert marginal <= ASSIGN_ENTRY_GAS_BUDGET
+
+
+def _assign_batcher(admin: Any) -> Any:
+    """Deploys a stand-in for the report verifier: it calls assign for each entry in a loop
+    inside try/catch, as the verifier does. Compiled here so contracts/ only holds the system."""
+    source = """
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+interface IMarket {
+    function assign(uint256, uint256, uint256, uint256) external returns (uint256);
+}
+contract AssignBatcher {
+    function run(IMarket market, uint256[4][] calldata entries) external {
+        for (uint256 i; i < entries.length; ++i) {
+            uint256[4] calldata e = entries[i];
+            try market.assign(e[0], e[1], e[2], e[3]) returns (uint256) {} catch {}
+        }
+    }
+}
+"""
+    solc = Path(__file__).resolve().parents[2] / "tools" / "solc-bin" / "solc-v0.8.37"
+    request = {
+        "language": "Solidity",
+        "sources": {"AssignBatcher.sol": {"content": source}},
+        "settings": {
+            "optimizer": {"enabled": True, "runs": 20_000},
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
+        },
+    }
+    result = subprocess.run(
+        [str(solc), "--standard-json"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = json.loads(result.stdout)["contracts"]["AssignBatcher.sol"]["AssignBatcher"]
+    contract_type = ContractType.model_validate(
+        {
+            "contractName": "AssignBatcher",
+            "abi": out["abi"],
+            "deploymentBytecode": {"bytecode": "0x" + out["evm"]["bytecode"]["object"]},
+        }
+    )
+    return admin.deploy(ContractContainer(contract_type))
+
+
+def test_assign_unknown_task_reverts(market: Any, nodes: Any, allocator: Any) -> None:
+    with reverts_with(market.TaskMarketUnknownTask, taskId=5):
+        market.assign(5, nodes.alice, 1, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_ended_task_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, chain: Any
+) -> None:
+    task_id = submit(market, developer, duration=HOUR)
+    advance(chain, HOUR)
+    with reverts_with(market.TaskMarketTaskNotOpen, taskId=task_id, status=TASK_ENDED):
+        market.assign(task_id, nodes.alice, 1, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_zero_units_reverts(market: Any, nodes: Any, allocator: Any, developer: Any) -> None:
+    task_id = submit(market, developer)
+    with reverts_with(market.TaskMarketInvalidUnits, units=0):
+        market.assign(task_id, nodes.alice, 0, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_more_than_pending_units_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    task_id = submit(market, developer, units=4)
+    assign(market, allocator, task_id, nodes.alice, 3, ALICE_PRICE)
+    with reverts_with(
+        market.TaskMarketInsufficientPendingUnits, taskId=task_id, requested=2, pending=1
+    ):
+        market.assign(task_id, nodes.bob, 2, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_price_above_cap_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    task_id = submit(market, developer, max_price=5 * VER)
+    with reverts_with(
+        market.TaskMarketPriceAboveCap,
+        taskId=task_id,
+        price=5 * VER + 1,
+        maxPricePerUnitHour=5 * VER,
+    ):
+        market.assign(task_id, nodes.alice, 1, 5 * VER + 1, sender=allocator)
+
+
+@pytest.mark.parametrize("node_id", [0, 99, 2**32])
+def test_assign_unknown_node_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, node_id: int
+) -> None:
+    task_id = submit(market, developer)
+    with reverts_with(market.TaskMarketUnknownNode, nodeId=node_id):
+        market.assign(task_id, node_id, 1, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_throttled_node_reverts(
+    market: Any, registry: Any, nodes: Any, allocator: Any, developer: Any, alice: Any
+) -> None:
+    task_id = submit(market, developer)
+    registry.heartbeat(nodes.alice, 5_000, GPU_WATT_LIMIT + 1, sender=alice)
+    with reverts_with(market.TaskMarketNodeNotActive, nodeId=nodes.alice, status=NODE_THROTTLED):
+        market.assign(task_id, nodes.alice, 1, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_exiting_node_reverts(
+    market: Any, registry: Any, nodes: Any, allocator: Any, developer: Any, bob: Any
+) -> None:
+    task_id = submit(market, developer)
+    registry.requestExit(nodes.bob, sender=bob)
+    with reverts_with(market.TaskMarketNodeNotActive, nodeId=nodes.bob, status=NODE_EXITING):
+        market.assign(task_id, nodes.bob, 1, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_node_of_another_class_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    task_id = submit(market, developer, cls=GPU)
+    with reverts_with(
+        market.TaskMarketClassMismatch, nodeId=nodes.carol, nodeClass=CPU, taskClass=GPU
+    ):
+        market.assign(task_id, nodes.carol, 1, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_beyond_free_capacity_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    first = submit(market, developer, units=6)
+    second = submit(market, developer, units=6)
+    assign(market, allocator, first, nodes.alice, 6, ALICE_PRICE)
+    with reverts_with(
+        market.TaskMarketInsufficientCapacity, nodeId=nodes.alice, requested=3, free=2
+    ):
+        market.assign(second, nodes.alice, 3, ALICE_PRICE, sender=allocator)
+
+
+def test_assign_below_node_price_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    task_id = submit(market, developer)
+    with reverts_with(
+        market.TaskMarketPriceBelowNodePrice,
+        nodeId=nodes.alice,
+        price=ALICE_PRICE - 1,
+        nodePrice=ALICE_PRICE,
+    ):
+        market.assign(task_id, nodes.alice, 1, ALICE_PRICE - 1, sender=allocator)
+
+
+def test_assign_without_allocator_role_reverts(
+    market: Any, nodes: Any, developer: Any, stranger: Any
+) -> None:
+    task_id = submit(market, developer)
+    with reverts_with(
+        market.AccessControlUnauthorizedAccount,
+        account=stranger.address,
+        neededRole=keccak(text="ALLOCATOR_ROLE"),
+    ):
+        market.assign(task_id, nodes.alice, 1, ALICE_PRICE, sender=stranger)
+
+
+# ------------------------------------------------------------------ complete and withdraw
+def test_complete_pays_the_checkpointed_span_and_refunds_the_rest(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer, units=2, max_price=5 * VER, duration=10 * HOUR)
+    escrow = market.getTask(task_id).escrow
+    aid = assign(market, allocator, task_id, nodes.alice, 2, 4 * VER)
+    start = market.getAssignment(aid).startAt
+    advance(chain, 1_800)
+    checkpoints.commit(aid, 1, cid("half"), sender=alice)
+    advance(chain, 1_801)
+    receipt = market.complete(aid, cid("done"), sender=alice)
+    span = receipt.timestamp - start
+    pay = earned(2, 4 * VER, span)
+    closed = only_event(receipt, market.AssignmentClosed)
+    assert (closed.assignmentId, closed.taskId, closed.nodeId, closed.status) == (
+        aid,
+        task_id,
+        nodes.alice,
+        COMPLETED,
+    )
+    assert (closed.paidUntil, closed.earned) == (receipt.timestamp, pay)
+    assert only_event(receipt, market.TaskCompleted).taskId == task_id
+    final = only_event(receipt, checkpoints.CheckpointCommitted)
+    assert (final.assignmentId, final.step, bytes(final.cid), final.isFinal) == (
+        aid,
+        2,
+        cid("done"),
+        True,
+    )
+    only_event(receipt, registry.CapacityReleased)
+    a = market.getAssignment(aid)
+    assert (a.status, a.lastCheckpointAt, a.checkpointStep) == (COMPLETED, receipt.timestamp, 2)
+    assert market.earningsOf(alice) == pay and registry.freeCapacity(nodes.alice) == 8
+    task = market.getTask(task_id)
+    assert (task.status, task.escrow, task.runningUnits) == (TASK_COMPLETED, escrow - pay, 0)
+    assert_ledger(market, token)
+
+    before = token.balanceOf(developer)
+    refund = market.claimRefund(task_id, sender=developer)
+    log = only_event(refund, market.TaskRefunded)
+    assert (log.taskId, log.developer, log.amount) == (task_id, developer.address, escrow - pay)
+    assert token.balanceOf(developer) == before + escrow - pay
+    assert market.getTask(task_id).escrow == 0
+    assert_ledger(market, token)
+
+
+def test_complete_gas_budget(
+    market: Any,
+    checkpoints: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    chain: Any,
+    gas_log: Any,
+) -> None:
+    task_id = submit(market, developer, units=4)
+    first = assign(market, allocator, task_id, nodes.alice, 2, ALICE_PRICE)
+    second = assign(market, allocator, task_id, nodes.alice, 2, ALICE_PRICE)
+    advance(chain, 600)
+    for aid in (first, second):
+        checkpoints.commit(aid, 1, cid(f"ckpt{aid}"), sender=alice)
+    advance(chain, 600)
+    # The owner's first earning creates its balance slot (20,000 gas more) ...
+    receipt = market.complete(first, cid("final1"), sender=alice)
+    gas_log.record("TaskMarket.complete[first-earning]", receipt)
+    advance(chain, 600)
+    # ... the usual case credits a balance that is already there.
+    receipt = market.complete(second, cid("final2"), sender=alice)
+    assert gas_log.record("TaskMarket.complete", receipt) <= COMPLETE_GAS_BUDGET
+
+
+def test_complete_twice_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, alice: Any
+) -> None:
+    task_id = submit(market, developer)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    market.complete(aid, cid("done"), sender=alice)
+    with reverts_with(market.TaskMarketAssignmentNotRunning, assignmentId=aid, status=COMPLETED):
+        market.complete(aid, cid("done"), sender=alice)
+
+
+def test_complete_someone_elses_assignment_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, alice: Any, bob: Any
+) -> None:
+    task_id = submit(market, developer)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    with reverts_with(
+        market.TaskMarketNotAssignee, assignmentId=aid, caller=bob.address, nodeOwner=alice.address
+    ):
+        market.complete(aid, cid("done"), sender=bob)
+
+
+def test_complete_unknown_assignment_reverts(market: Any, alice: Any) -> None:
+    with reverts_with(market.TaskMarketAssignmentNotRunning, assignmentId=3, status=NONE):
+        market.complete(3, cid("done"), sender=alice)
+
+
+def test_complete_with_malformed_cid_reverts(
+    market: Any, checkpoints: Any, nodes: Any, allocator: Any, developer: Any, alice: Any
+) -> None:
+    task_id = submit(market, developer)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    bad = bytes([0x01, 0x71, 0x12, 0x20]) + b"\x00" * 32  # dag-cbor codec
+    with reverts_with(checkpoints.CidCodecUnsupported, codec=0x71):
+        market.complete(aid, bad, sender=alice)
+
+
+def test_complete_after_task_end_pays_until_the_end(
+    market: Any,
+    checkpoints: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer, units=1, duration=HOUR)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    start = market.getAssignment(aid).startAt
+    end = market.getTask(task_id).expiresAt
+    advance(chain, 2 * HOUR)
+    receipt = market.complete(aid, cid("late"), sender=alice)
+    closed = only_event(receipt, market.AssignmentClosed)
+    assert (closed.paidUntil, closed.earned) == (end, earned(1, ALICE_PRICE, end - start))
+
+
+def test_withdraw_transfers_earnings(
+    market: Any,
+    checkpoints: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    chain: Any,
+    gas_log: Any,
+) -> None:
+    task_id = submit(market, developer)
+    aid = assign(market, allocator, task_id, nodes.alice, 2, ALICE_PRICE)
+    advance(chain, HOUR)
+    market.complete(aid, cid("done"), sender=alice)
+    owed = market.earningsOf(alice)
+    assert owed == earned(
+        2,
+        ALICE_PRICE,
+        market.getAssignment(aid).lastCheckpointAt - market.getAssignment(aid).startAt,
+    )
+    before = token.balanceOf(alice)
+    receipt = market.withdraw(sender=alice)
+    assert gas_log.record("TaskMarket.withdraw", receipt) <= WITHDRAW_GAS_BUDGET
+    log = only_event(receipt, market.EarningsWithdrawn)
+    assert (log.account, log.amount) == (alice.address, owed)
+    assert token.balanceOf(alice) == before + owed and market.earningsOf(alice) == 0
+    assert_ledger(market, token)
+
+
+def test_withdraw_nothing_reverts(market: Any, alice: Any) -> None:
+    with reverts_with(market.TaskMarketNothingToWithdraw, account=alice.address):
+        market.withdraw(sender=alice)
+
+
+# ------------------------------------------------------------------ cancel, expiry, refunds
+def test_cancel_without_assignments_refunds_everything(
+    market: Any, token: Any, developer: Any, gas_log: Any
+) -> None:
+    task_id = submit(market, developer)
+    escrow = market.getTask(task_id).escrow
+    before = token.balanceOf(developer)
+    receipt = market.cancel(task_id, sender=developer)
+    gas_log.record("TaskMarket.cancel", receipt)
+    log = only_event(receipt, market.TaskCancelled)
+    assert (log.taskId, log.runningUnits) == (task_id, 0)
+    task = market.getTask(task_id)
+    assert (task.status, task.expiresAt) == (TASK_ENDED, receipt.timestamp)
+    receipt = market.claimRefund(task_id, sender=developer)
+    gas_log.record("TaskMarket.claimRefund", receipt)
+    assert token.balanceOf(developer) == before + escrow
+    assert_ledger(market, token)
+
+
+def test_cancel_ends_running_assignments_at_their_last_checkpoint(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    bob: Any,
+    stranger: Any,
+    chain: Any,
+    gas_log: Any,
+) -> None:
+    task_id = submit(market, developer, units=4)
+    escrow = market.getTask(task_id).escrow
+    a1 = assign(market, allocator, task_id, nodes.alice, 2, ALICE_PRICE)
+    a2 = assign(market, allocator, task_id, nodes.bob, 2, BOB_PRICE)
+    advance(chain, 900)
+    ckpt = checkpoints.commit(a1, 1, cid("a1"), sender=alice)
+    advance(chain, 900)
+    cancelled = market.cancel(task_id, sender=developer)
+    assert only_event(cancelled, market.TaskCancelled).runningUnits == 4
+    # the running assignments earn nothing after their last checkpoint ...
+    with reverts_with(market.TaskMarketUnitsStillRunning, taskId=task_id, runningUnits=4):
+        market.claimRefund(task_id, sender=developer)
+    # ... not even for a checkpoint committed after the cancellation: pay stops at the end
+    advance(chain, 900)
+    checkpoints.commit(a2, 1, cid("a2-late"), sender=bob)
+    r1 = market.settle(a1, sender=stranger)
+    gas_log.record("TaskMarket.settle", r1)
+    r2 = market.settle(a2, sender=stranger)
+    start1 = market.getAssignment(a1).startAt
+    start2 = market.getAssignment(a2).startAt
+    pay1 = earned(2, ALICE_PRICE, ckpt.timestamp - start1)
+    pay2 = earned(2, BOB_PRICE, cancelled.timestamp - start2)
+    c1 = only_event(r1, market.AssignmentClosed)
+    c2 = only_event(r2, market.AssignmentClosed)
+    assert (c1.status, c1.paidUntil, c1.earned) == (ENDED, ckpt.timestamp, pay1)
+    assert (c2.status, c2.paidUntil, c2.earned) == (ENDED, cancelled.timestamp, pay2)
+    assert registry.freeCapacity(nodes.alice) == 8 and registry.freeCapacity(nodes.bob) == 8
+    task = market.getTask(task_id)
+    assert (task.pendingUnits, task.runningUnits, task.status) == (4, 0, TASK_ENDED)
+    before = token.balanceOf(developer)
+    market.claimRefund(task_id, sender=developer)
+    assert token.balanceOf(developer) == before + escrow - pay1 - pay2
+    assert_ledger(market, token)
+
+
+def test_cancel_someone_elses_task_reverts(market: Any, developer: Any, sponsor: Any) -> None:
+    task_id = submit(market, developer)
+    with reverts_with(
+        market.TaskMarketNotDeveloper,
+        taskId=task_id,
+        caller=sponsor.address,
+        developer=developer.address,
+    ):
+        market.cancel(task_id, sender=sponsor)
+
+
+def test_cancel_twice_reverts(market: Any, developer: Any) -> None:
+    task_id = submit(market, developer)
+    market.cancel(task_id, sender=developer)
+    with reverts_with(market.TaskMarketTaskNotOpen, taskId=task_id, status=TASK_ENDED):
+        market.cancel(task_id, sender=developer)
+
+
+def test_cancel_completed_task_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, alice: Any
+) -> None:
+    task_id = submit(market, developer, units=1)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    market.complete(aid, cid("done"), sender=alice)
+    with reverts_with(market.TaskMarketTaskNotOpen, taskId=task_id, status=TASK_COMPLETED):
+        market.cancel(task_id, sender=developer)
+
+
+def test_expiry_is_settled_like_a_cancellation(
+    market: Any,
+    checkpoints: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer, units=1, duration=HOUR)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    start = market.getAssignment(aid).startAt
+    advance(chain, 1_000)
+    ckpt = checkpoints.commit(aid, 1, cid("x"), sender=alice)
+    with reverts_with(
+        market.TaskMarketTaskStillOpen, taskId=task_id, expiresAt=market.getTask(task_id).expiresAt
+    ):
+        market.settle(aid, sender=stranger)
+    chain.mine(timestamp=market.getTask(task_id).expiresAt)
+    assert market.getTask(task_id).status == TASK_ENDED
+    closed = only_event(market.settle(aid, sender=stranger), market.AssignmentClosed)
+    assert (closed.paidUntil, closed.earned) == (
+        ckpt.timestamp,
+        earned(1, ALICE_PRICE, ckpt.timestamp - start),
+    )
+    market.claimRefund(task_id, sender=developer)
+    assert_ledger(market, token)
+
+
+def test_settle_not_running_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, alice: Any, stranger: Any
+) -> None:
+    task_id = submit(market, developer)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    market.complete(aid, cid("done"), sender=alice)
+    with reverts_with(market.TaskMarketAssignmentNotRunning, assignmentId=aid, status=COMPLETED):
+        market.settle(aid, sender=stranger)
+
+
+def test_refund_open_task_reverts(market: Any, developer: Any) -> None:
+    task_id = submit(market, developer)
+    end = market.getTask(task_id).expiresAt
+    with reverts_with(market.TaskMarketTaskStillOpen, taskId=task_id, expiresAt=end):
+        market.claimRefund(task_id, sender=developer)
+
+
+def test_refund_twice_reverts(market: Any, developer: Any) -> None:
+    task_id = submit(market, developer)
+    market.cancel(task_id, sender=developer)
+    market.claimRefund(task_id, sender=developer)
+    with reverts_with(market.TaskMarketNothingToRefund, taskId=task_id):
+        market.claimRefund(task_id, sender=developer)
+
+
+def test_refund_someone_elses_task_reverts(market: Any, developer: Any, stranger: Any) -> None:
+    task_id = submit(market, developer)
+    market.cancel(task_id, sender=developer)
+    with reverts_with(
+        market.TaskMarketNotDeveloper,
+        taskId=task_id,
+        caller=stranger.address,
+        developer=developer.address,
+    ):
+        market.claimRefund(task_id, sender=stranger)
+
+
+# ------------------------------------------------------------------ node failure
+def _two_developers_on_alice(
+    market: Any,
+    checkpoints: Any,
+    allocator: Any,
+    nodes: Any,
+    developer: Any,
+    sponsor: Any,
+    alice: Any,
+    chain: Any,
+) -> tuple[int, int, int, int]:
+    """Tasks of two developers on alice's node (3 and 5 units), each with one checkpoint."""
+    t1 = submit(market, developer, units=3)
+    t2 = submit(market, sponsor, units=5)
+    a1 = assign(market, allocator, t1, nodes.alice, 3, ALICE_PRICE)
+    a2 = assign(market, allocator, t2, nodes.alice, 5, ALICE_PRICE)
+    advance(chain, 120)
+    checkpoints.commit(a1, 1, cid("t1-1"), sender=alice)
+    checkpoints.commit(a2, 7, cid("t2-7"), sender=alice)
+    return t1, t2, a1, a2
+
+
+def test_settle_node_failure_pays_last_checkpoints_and_splits_compensation(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    sponsor: Any,
+    alice: Any,
+    stranger: Any,
+    chain: Any,
+    gas_log: Any,
+) -> None:
+    t1, t2, a1, a2 = _two_developers_on_alice(
+        market, checkpoints, allocator, nodes, developer, sponsor, alice, chain
+    )
+    # alice's node keeps working past its checkpoints, then stops sending heartbeats
+    fail_node(registry, chain, nodes.alice, stranger)
+    held = registry.compensationHeld(nodes.alice)
+    assert held > 0
+    receipt = market.settleNodeFailure(nodes.alice, [a1, a2], sender=stranger)
+    gas_log.record("TaskMarket.settleNodeFailure[2-assignments]", receipt)
+
+    closed = receipt.decode_logs(market.AssignmentClosed)
+    assert [(c.assignmentId, c.status) for c in closed] == [(a1, FAILED), (a2, FAILED)]
+    for log, aid, units in ((closed[0], a1, 3), (closed[1], a2, 5)):
+        a = market.getAssignment(aid)
+        assert log.paidUntil == a.lastCheckpointAt
+        assert log.earned == earned(units, ALICE_PRICE, a.lastCheckpointAt - a.startAt)
+        assert a.status == FAILED
+    credited = receipt.decode_logs(market.CompensationCredited)
+    share1 = held * 3 // 8
+    assert [(c.assignmentId, c.developer, c.amount) for c in credited] == [
+        (a1, developer.address, share1),
+        (a2, sponsor.address, held - share1),
+    ]
+    settled = only_event(receipt, market.NodeFailureSettled)
+    assert (settled.nodeId, settled.assignments, settled.units, settled.compensation) == (
+        nodes.alice,
+        2,
+        8,
+        held,
+    )
+    assert registry.compensationHeld(nodes.alice) == 0
+    assert registry.getNode(nodes.alice).reserved == 0
+    for task_id, units in ((t1, 3), (t2, 5)):
+        task = market.getTask(task_id)
+        assert (task.pendingUnits, task.runningUnits, task.status) == (units, 0, TASK_OPEN)
+    assert market.compensationOf(developer) == share1
+    assert_ledger(market, token)
+
+    before = token.balanceOf(sponsor)
+    claim = market.claimCompensation(sender=sponsor)
+    gas_log.record("TaskMarket.claimCompensation", claim)
+    log = only_event(claim, market.CompensationWithdrawn)
+    assert (log.account, log.amount) == (sponsor.address, held - share1)
+    assert token.balanceOf(sponsor) == before + held - share1
+    assert_ledger(market, token)
+
+
+def test_settle_node_failure_of_active_node_reverts(market: Any, nodes: Any, stranger: Any) -> None:
+    with reverts_with(market.TaskMarketNodeNotFailed, nodeId=nodes.alice, status=NODE_ACTIVE):
+        market.settleNodeFailure(nodes.alice, [1], sender=stranger)
+
+
+def test_settle_node_failure_of_unknown_node_reverts(
+    market: Any, nodes: Any, stranger: Any
+) -> None:
+    with reverts_with(market.TaskMarketUnknownNode, nodeId=77):
+        market.settleNodeFailure(77, [1], sender=stranger)
+
+
+def test_settle_node_failure_missing_an_assignment_reverts(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    sponsor: Any,
+    alice: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    _, _, a1, _ = _two_developers_on_alice(
+        market, checkpoints, allocator, nodes, developer, sponsor, alice, chain
+    )
+    fail_node(registry, chain, nodes.alice, stranger)
+    with reverts_with(
+        market.TaskMarketFailureSettlementIncomplete, nodeId=nodes.alice, units=3, reserved=8
+    ):
+        market.settleNodeFailure(nodes.alice, [a1], sender=stranger)
+
+
+def test_settle_node_failure_listing_twice_reverts(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    sponsor: Any,
+    alice: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    _, _, a1, a2 = _two_developers_on_alice(
+        market, checkpoints, allocator, nodes, developer, sponsor, alice, chain
+    )
+    fail_node(registry, chain, nodes.alice, stranger)
+    with reverts_with(market.TaskMarketAssignmentNotRunning, assignmentId=a1, status=FAILED):
+        market.settleNodeFailure(nodes.alice, [a1, a1, a2], sender=stranger)
+
+
+def test_settle_node_failure_listing_another_nodes_assignment_reverts(
+    market: Any,
+    registry: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer)
+    on_bob = assign(market, allocator, task_id, nodes.bob, 1, BOB_PRICE)
+    assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    fail_node(registry, chain, nodes.alice, stranger)
+    with reverts_with(
+        market.TaskMarketAssignmentNotOnNode,
+        assignmentId=on_bob,
+        nodeId=nodes.alice,
+        assignmentNodeId=nodes.bob,
+    ):
+        market.settleNodeFailure(nodes.alice, [on_bob], sender=stranger)
+
+
+def test_settle_node_failure_empty_list_reverts(
+    market: Any, registry: Any, nodes: Any, stranger: Any, chain: Any
+) -> None:
+    fail_node(registry, chain, nodes.alice, stranger)
+    with reverts_with(market.TaskMarketNoRunningAssignments, nodeId=nodes.alice):
+        market.settleNodeFailure(nodes.alice, [], sender=stranger)
+
+
+def test_claim_compensation_nothing_reverts(market: Any, developer: Any) -> None:
+    with reverts_with(market.TaskMarketNothingToClaim, account=developer.address):
+        market.claimCompensation(sender=developer)
+
+
+def test_failed_node_work_after_last_checkpoint_is_not_paid_and_reassigned(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    bob: Any,
+    stranger: Any,
+    chain: Any,
+    gas_log: Any,
+) -> None:
+    task_id = submit(market, developer, units=2, max_price=5 * VER)
+    failed = assign(market, allocator, task_id, nodes.alice, 2, 5 * VER)
+    start = market.getAssignment(failed).startAt
+    advance(chain, 100)
+    ckpt = checkpoints.commit(failed, 4, cid("step4"), sender=alice)
+    # the node works on after step 4, then its heartbeats stop: that work is lost
+    fail_node(registry, chain, nodes.alice, stranger)
+    market.settleNodeFailure(nodes.alice, [failed], sender=stranger)
+    assert market.earningsOf(alice) == earned(2, 5 * VER, ckpt.timestamp - start)
+
+    receipt = market.reassign(failed, nodes.bob, sender=allocator)
+    gas_log.record("TaskMarket.reassign", receipt)
+    created = only_event(receipt, market.AssignmentCreated)
+    new = created.assignmentId
+    assert (created.nodeId, created.units, created.pricePerUnitHour, created.resumesFrom) == (
+        nodes.bob,
+        2,
+        BOB_PRICE,
+        failed,
+    )
+    assert market.getAssignment(failed).status == REASSIGNED
+    task = market.getTask(task_id)
+    assert (task.pendingUnits, task.runningUnits) == (0, 2)
+    source, step, resume_cid = checkpoints.resumePoint(new)
+    assert (source, step, bytes(resume_cid)) == (failed, 4, cid("step4"))
+    advance(chain, 600)
+    market.complete(new, cid("finished"), sender=bob)
+    assert market.getTask(task_id).status == TASK_COMPLETED
+    assert_ledger(market, token)
+
+
+def test_reassign_not_failed_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    task_id = submit(market, developer)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    with reverts_with(market.TaskMarketAssignmentNotFailed, assignmentId=aid, status=RUNNING):
+        market.reassign(aid, nodes.bob, sender=allocator)
+
+
+def test_reassign_twice_reverts(
+    market: Any,
+    registry: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer, units=2)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    fail_node(registry, chain, nodes.alice, stranger)
+    market.settleNodeFailure(nodes.alice, [aid], sender=stranger)
+    market.reassign(aid, nodes.bob, sender=allocator)
+    with reverts_with(market.TaskMarketAssignmentNotFailed, assignmentId=aid, status=REASSIGNED):
+        market.reassign(aid, nodes.bob, sender=allocator)
+
+
+def test_reassign_units_already_taken_reverts(
+    market: Any,
+    registry: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer, units=2)
+    aid = assign(market, allocator, task_id, nodes.alice, 2, ALICE_PRICE)
+    fail_node(registry, chain, nodes.alice, stranger)
+    market.settleNodeFailure(nodes.alice, [aid], sender=stranger)
+    assign(market, allocator, task_id, nodes.bob, 1, BOB_PRICE)  # an allocation took one unit
+    with reverts_with(
+        market.TaskMarketInsufficientPendingUnits, taskId=task_id, requested=2, pending=1
+    ):
+        market.reassign(aid, nodes.bob, sender=allocator)
+
+
+def test_reassign_to_node_above_cap_reverts(
+    market: Any,
+    registry: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer, units=1, max_price=BOB_PRICE)
+    aid = assign(market, allocator, task_id, nodes.bob, 1, BOB_PRICE)
+    fail_node(registry, chain, nodes.bob, stranger)
+    market.settleNodeFailure(nodes.bob, [aid], sender=stranger)
+    with reverts_with(
+        market.TaskMarketPriceAboveCap,
+        taskId=task_id,
+        price=ALICE_PRICE,
+        maxPricePerUnitHour=BOB_PRICE,
+    ):
+        market.reassign(aid, nodes.alice, sender=allocator)
+
+
+# ------------------------------------------------------------------ move
+def test_move_closes_at_last_checkpoint_and_resumes_on_the_new_node(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    chain: Any,
+    gas_log: Any,
+) -> None:
+    task_id = submit(market, developer, units=3)
+    old = assign(market, allocator, task_id, nodes.alice, 3, ALICE_PRICE)
+    start = market.getAssignment(old).startAt
+    advance(chain, 500)
+    ckpt = checkpoints.commit(old, 1, cid("m1"), sender=alice)
+    advance(chain, 500)
+    receipt = market.move(old, nodes.bob, sender=allocator)
+    gas_log.record("TaskMarket.move", receipt)
+    closed = only_event(receipt, market.AssignmentClosed)
+    assert (closed.assignmentId, closed.status, closed.paidUntil) == (old, MOVED, ckpt.timestamp)
+    assert closed.earned == earned(3, ALICE_PRICE, ckpt.timestamp - start)
+    created = only_event(receipt, market.AssignmentCreated)
+    new = created.assignmentId
+    assert (created.taskId, created.nodeId, created.units) == (task_id, nodes.bob, 3)
+    assert (created.pricePerUnitHour, created.resumesFrom) == (BOB_PRICE, old)
+    assert registry.freeCapacity(nodes.alice) == 8 and registry.freeCapacity(nodes.bob) == 5
+    task = market.getTask(task_id)
+    assert (task.pendingUnits, task.runningUnits) == (0, 3)
+    assert checkpoints.resumePoint(new)[:2] == (old, 1)
+    assert_ledger(market, token)
+
+
+def test_move_to_same_node_reverts(market: Any, nodes: Any, allocator: Any, developer: Any) -> None:
+    task_id = submit(market, developer)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    with reverts_with(market.TaskMarketSameNode, assignmentId=aid, nodeId=nodes.alice):
+        market.move(aid, nodes.alice, sender=allocator)
+
+
+def test_move_closed_assignment_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, alice: Any
+) -> None:
+    task_id = submit(market, developer)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    market.complete(aid, cid("done"), sender=alice)
+    with reverts_with(market.TaskMarketAssignmentNotRunning, assignmentId=aid, status=COMPLETED):
+        market.move(aid, nodes.bob, sender=allocator)
+
+
+def test_move_of_ended_task_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, chain: Any
+) -> None:
+    task_id = submit(market, developer, duration=HOUR)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    advance(chain, HOUR)
+    with reverts_with(market.TaskMarketTaskNotOpen, taskId=task_id, status=TASK_ENDED):
+        market.move(aid, nodes.bob, sender=allocator)
+
+
+def test_move_to_full_node_reverts(market: Any, nodes: Any, allocator: Any, developer: Any) -> None:
+    task_id = submit(market, developer, units=10)
+    aid = assign(market, allocator, task_id, nodes.alice, 4, ALICE_PRICE)
+    assign(market, allocator, task_id, nodes.bob, 6, BOB_PRICE)
+    with reverts_with(market.TaskMarketInsufficientCapacity, nodeId=nodes.bob, requested=4, free=2):
+        market.move(aid, nodes.bob, sender=allocator)
+
+
+# ------------------------------------------------------------------ hooks and views
+def test_record_checkpoint_from_anyone_but_the_registry_reverts(market: Any, stranger: Any) -> None:
+    with reverts_with(market.TaskMarketNotCheckpointRegistry, caller=stranger.address):
+        market.recordCheckpoint(1, stranger, 1, 0x55, sender=stranger)
+
+
+def test_views_of_unknown_ids_revert(market: Any) -> None:
+    view_reverts_with(market, "getTask", (4,), market.TaskMarketUnknownTask, taskId=4)
+    view_reverts_with(
+        market, "getAssignment", (4,), market.TaskMarketUnknownAssignment, assignmentId=4
+    )
