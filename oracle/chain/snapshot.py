@@ -8,6 +8,7 @@ this module imports no chain library.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from oracle.allocation import Node, Snapshot, Task
@@ -22,8 +23,10 @@ def class_label(resource_class: bytes) -> str:
     return "0x" + bytes(resource_class).hex()
 
 
-def read_snapshot(registry: Any, market: Any, block: int) -> Snapshot:
-    """Nodes and pending tasks as they stood at `block`."""
+def read_snapshot(
+    registry: Any, market: Any, block: int, task_ids: Iterable[int] | None = None
+) -> Snapshot:
+    """Nodes and pending tasks as they stood at `block` (only `task_ids` when given)."""
     at = {"block_identifier": block}
     nodes = []
     classes = set()
@@ -41,7 +44,8 @@ def read_snapshot(registry: Any, market: Any, block: int) -> Snapshot:
             )
         )
     tasks = []
-    for task_id in range(1, int(market.taskCount(**at)) + 1):
+    wanted = range(1, int(market.taskCount(**at)) + 1) if task_ids is None else task_ids
+    for task_id in wanted:
         task = market.getTask(task_id, **at)
         if int(task.status) != TASK_OPEN or int(task.pendingUnits) == 0:
             continue

@@ -54,7 +54,7 @@ def sponsor(accounts: Any) -> Any:
     return accounts[6]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def market(
     project: Any,
     admin: Any,
@@ -73,12 +73,12 @@ def market(
     return contract
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def checkpoints(project: Any, market: Any) -> Any:
     return project.CheckpointRegistry.at(market.checkpointRegistry())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def nodes(registry: Any, market: Any, alice: Any, bob: Any, carol: Any) -> Nodes:
     return Nodes(
         alice=register(registry, alice, GPU, 8, ALICE_PRICE),

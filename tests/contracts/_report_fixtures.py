@@ -12,7 +12,8 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 
 from oracle import vrf
-from oracle.allocation import Node, Snapshot, Task
+from oracle.allocation import Snapshot
+from oracle.chain.snapshot import read_snapshot
 from oracle.reports import (
     Domain,
     Report,
@@ -30,8 +31,6 @@ THRESHOLD = 3
 VRF_SECRET = keccak(text="verai committee vrf key")
 VRF_PUBLIC = vrf.public_key(VRF_SECRET)
 INPUTS_DIGEST = keccak(text="inputs + solution")
-
-STATUS_NAMES = ("none", "active", "throttled", "failed", "exiting", "exited")
 
 
 def address_of(key: bytes) -> str:
@@ -85,40 +84,9 @@ class World:
         return self.verifier.transmit(report.as_abi(), sigs, sender=sender)
 
     def snapshot(self, task_ids: Sequence[int] | None = None) -> Snapshot:
-        """The allocation input at the latest block, read from the contracts: every node, and
-        the Open tasks with pending units (restricted to `task_ids` when given)."""
-        nodes = []
-        classes = set()
-        for node_id in range(1, int(self.registry.nodeCount()) + 1):
-            n = self.registry.getNode(node_id)
-            label = "0x" + bytes(n.resourceClass).hex()
-            classes.add(label)
-            nodes.append(
-                Node(
-                    id=node_id,
-                    resource_class=label,
-                    free_units=int(n.capacity) - int(n.reserved),
-                    price=int(n.pricePerUnitHour),
-                    status=STATUS_NAMES[int(n.status)],
-                )
-            )
-        tasks = []
-        wanted = range(1, int(self.market.taskCount()) + 1) if task_ids is None else task_ids
-        for task_id in wanted:
-            t = self.market.getTask(task_id)
-            if int(t.status) != 1 or int(t.pendingUnits) == 0:
-                continue
-            label = "0x" + bytes(t.resourceClass).hex()
-            classes.add(label)
-            tasks.append(
-                Task(
-                    id=task_id,
-                    resource_class=label,
-                    units=int(t.pendingUnits),
-                    max_price=int(t.maxPricePerUnitHour),
-                )
-            )
-        return Snapshot(classes=tuple(sorted(classes)), nodes=tuple(nodes), tasks=tuple(tasks))
+        """The allocation input at the latest block, read from the contracts the way the
+        committee reads it (restricted to `task_ids` when given)."""
+        return read_snapshot(self.registry, self.market, ape.chain.blocks.head.number, task_ids)
 
 
 def deploy_world(project: Any, admin: Any, token: Any, registry: Any) -> World:

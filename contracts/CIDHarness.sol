@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {CID} from "../libraries/CID.sol";
+import {CID} from "./libraries/CID.sol";
 
 /// @title CIDHarness
 /// @notice Test-only: exposes the internal functions of the CID library as external calls.
