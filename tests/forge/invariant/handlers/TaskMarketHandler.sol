@@ -478,11 +478,6 @@ contract TaskMarketHandler is HandlerBase {
         return _nodes[nodeId];
     }
 
-    /// @notice Developers first, then contributors.
-    function developerCount() external pure returns (uint256) {
-        return DEVELOPERS;
-    }
-
     // ---------------------------------------------------------------- internal
 
     /// @dev Calls `target` as `caller`; counts a panic. Returns what the call returned.

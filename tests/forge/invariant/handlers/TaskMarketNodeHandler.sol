@@ -78,7 +78,8 @@ contract TaskMarketNodeHandler is HandlerBase {
         // a heartbeat interval passes first (up to 5 minutes)
         clock.advance(bound(watts >> 16, 0, 5 minutes));
         watts = bound(watts & 0xffff, 0, 800);
-        (bool ok,) = _call(model.ghostNode(nodeId).owner, abi.encodeCall(INodeRegistry.heartbeat, (nodeId, 5_000, watts)));
+        address owner = model.ghostNode(nodeId).owner;
+        (bool ok,) = _call(owner, abi.encodeCall(INodeRegistry.heartbeat, (nodeId, 5_000, watts)));
         if (ok) ++calls["heartbeat"];
     }
 
