@@ -68,3 +68,43 @@ def view_reverts_with(
     for name, want in expected_inputs.items():
         assert name in values, f"{abi.name} has no input {name!r}"
         assert values[name] == want, f"{abi.name}.{name}: {values[name]!r} != {want!r}"
+
+
+def sign_permit(token: Any, owner: Any, spender: Any, value: int, deadline: int) -> Any:
+    """An ERC-2612 permit of `owner` (an ape test account, which exposes its key) for `spender`,
+    signed over VerToken's EIP-712 domain with eth-account; returns the signed message (v, r, s)."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": "VerAI",
+            "version": "1",
+            "chainId": ape.chain.chain_id,
+            "verifyingContract": str(token.address),
+        },
+        "message": {
+            "owner": str(owner.address),
+            "spender": str(spender.address),
+            "value": value,
+            "nonce": int(token.nonces(owner)),
+            "deadline": deadline,
+        },
+    }
+    return Account.sign_message(encode_typed_data(full_message=typed), owner.private_key)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import VER
-from tests.contracts._helpers import only_event, reverts_with, view_reverts_with
+from tests.contracts._helpers import only_event, reverts_with, sign_permit, view_reverts_with
 from tests.contracts.conftest import (
     BOUNTY_BPS,
     CPU,
@@ -98,55 +98,12 @@ def test_register_without_allowance_reverts(
 def test_register_with_permit_stakes_in_one_transaction(
     registry: Any, token: Any, admin: Any, accounts: Any, chain: Any
 ) -> None:
-    from eth_account import Account
-    from eth_account.messages import encode_typed_data
-
-    signer = Account.create()
     owner = accounts[7]
-    # The permit is signed by a fresh key; fund that address and let it send the transaction.
-    token.mint(signer.address, GPU_MIN_STAKE, sender=admin)
-    owner.transfer(signer.address, 10**18)
+    token.mint(owner, GPU_MIN_STAKE, sender=admin)
+    assert token.allowance(owner, registry) == 0
     deadline = chain.pending_timestamp + 3_600
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "VerAI",
-            "version": "1",
-            "chainId": chain.chain_id,
-            "verifyingContract": token.address,
-        },
-        "message": {
-            "owner": signer.address,
-            "spender": registry.address,
-            "value": GPU_MIN_STAKE,
-            "nonce": token.nonces(signer.address),
-            "deadline": deadline,
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=typed), signer.key)
-    from web3 import Web3
-
-    w3 = Web3(Web3.HTTPProvider(chain.provider.uri))
-    fn = w3.eth.contract(
-        address=registry.address,
-        abi=[a.model_dump(mode="json", by_alias=True) for a in registry.contract_type.abi],
-    )
-    tx = fn.functions.registerWithPermit(
+    signed = sign_permit(token, owner, registry, GPU_MIN_STAKE, deadline)
+    registry.registerWithPermit(
         GPU,
         4,
         VER,
@@ -156,23 +113,12 @@ def test_register_with_permit_stakes_in_one_transaction(
         signed.v,
         signed.r.to_bytes(32, "big"),
         signed.s.to_bytes(32, "big"),
-    ).build_transaction(
-        {
-            "from": signer.address,
-            "nonce": w3.eth.get_transaction_count(signer.address),
-            "chainId": chain.chain_id,
-            "gas": 400_000,
-            "maxFeePerGas": 10**9,
-            "maxPriorityFeePerGas": 0,
-        }
+        sender=owner,
     )
-    raw = Account.sign_transaction(tx, signer.key).raw_transaction
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
-    assert receipt.status == 1
-    node_id = registry.nodeOf(signer.address, GPU)
+    node_id = registry.nodeOf(owner, GPU)
     assert node_id == registry.nodeCount()
     assert registry.getNode(node_id).stake == GPU_MIN_STAKE
-    assert token.balanceOf(signer.address) == 0
+    assert token.balanceOf(owner) == 0
 
 
 # ------------------------------------------------------------------ heartbeat + throttling

@@ -14,7 +14,7 @@ from eth_utils import keccak
 from ethpm_types import ContractType
 
 from tests.conftest import VER
-from tests.contracts._helpers import only_event, reverts_with, view_reverts_with
+from tests.contracts._helpers import only_event, reverts_with, sign_permit, view_reverts_with
 from tests.contracts.conftest import GPU_WATT_LIMIT, register
 
 # The market's fixtures (market, checkpoints, nodes, allocator, sponsor) load once per session as a
@@ -200,45 +200,11 @@ def test_submit_price_cap_below_every_node_waits(
 def test_submit_with_permit_in_one_transaction(
     market: Any, token: Any, admin: Any, accounts: Any, chain: Any
 ) -> None:
-    from eth_account import Account
-    from eth_account.messages import encode_typed_data
-
     signer = accounts[7]
     escrow = escrow_for(2, 3 * VER, HOUR)
     token.mint(signer, escrow, sender=admin)
     deadline = chain.pending_timestamp + HOUR
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": "VerAI",
-            "version": "1",
-            "chainId": chain.chain_id,
-            "verifyingContract": token.address,
-        },
-        "message": {
-            "owner": signer.address,
-            "spender": market.address,
-            "value": escrow,
-            "nonce": token.nonces(signer),
-            "deadline": deadline,
-        },
-    }
-    signed = Account.sign_message(encode_typed_data(full_message=typed), signer.private_key)
+    signed = sign_permit(token, signer, market, escrow, deadline)
     assert token.allowance(signer, market) == 0
     receipt = market.submitTaskWithPermit(
         GPU,
