@@ -84,7 +84,7 @@ demo: deps ## start a local chain posing as BASE Sepolia and run the whole syste
 
 gas: deps ## print the gas tables (ape test --gas) and the snapshot
 	@mkdir -p build && rm -f build/gas-report.json
-	ape test tests/contracts -q --gas
+	ape test tests/contracts -q -s --gas
 	$(BIN)/python tools/gas_snapshot.py show
 
 gas-snapshot: deps ## re-measure gas and rewrite the committed snapshot
