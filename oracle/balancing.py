@@ -75,7 +75,6 @@ The seed's rule (:func:`reference_redistribute`)
 from __future__ import annotations
 
 import bisect
-import functools
 import heapq
 import itertools
 from collections import deque
@@ -205,9 +204,6 @@ class Move(NamedTuple):
     units: int
 
 
-_new_move = functools.partial(tuple.__new__, Move)
-
-
 class _IdColumn:
     """Ids (uint256) by position: an int64 array when they all fit (fast gathers), else a
     tuple of Python integers."""
@@ -225,9 +221,6 @@ class _IdColumn:
             taken: list[int] = self._array[positions].tolist()
             return taken
         return [self._values[p] for p in positions.tolist()]
-
-
-"""Build a Move from a 5-tuple without a Python-level call (hot path of :func:`balance`)."""
 
 
 @dataclass(frozen=True)
@@ -452,8 +445,15 @@ def balance(state: LoadState, *, exact_budget: int = DEFAULT_EXACT_BUDGET) -> tu
     used_all = _used(state._asg_node, state._asg_units, len(state.nodes))
     local = np.full(len(state.nodes), -1, dtype=np.int64)
     for members in _classes(state):
-        local[members] = np.arange(members.size)
-        mine = np.flatnonzero(local[state._asg_node] >= 0)
+        if members.size == len(state.nodes):
+            # Every node is an active member: local positions are the positions (read only).
+            mine = np.arange(state._asg_node.size)
+            p_node, p_units = state._asg_node, state._asg_units
+        else:
+            local[members] = np.arange(members.size)
+            mine = np.flatnonzero(local[state._asg_node] >= 0)
+            p_node, p_units = local[state._asg_node[mine]], state._asg_units[mine]
+            local[members] = -1
         caps = state._cap[members]
         used = used_all[members]
         lo, hi = _windows(caps, int(used.sum()), int(caps.sum()), state.theta_bps)
@@ -462,20 +462,21 @@ def balance(state: LoadState, *, exact_budget: int = DEFAULT_EXACT_BUDGET) -> tu
             used=used.copy(),
             lo=lo,
             hi=hi,
-            p_node=local[state._asg_node[mine]],
-            p_units=state._asg_units[mine],
+            p_node=p_node,
+            p_units=p_units,
         )
         plan_p, plan_s, plan_t = work.run(exact_budget)
         pieces_s.append(mine[plan_p])
         sources_s.append(members[plan_s])
         targets_s.append(members[plan_t])
-        local[members] = -1
     if not pieces_s:
         return ()
     pieces = np.concatenate(pieces_s)
+    # tuple.__new__(Move, row) builds each Move without a Python-level call (the hot path).
     return tuple(
         map(
-            _new_move,
+            tuple.__new__,
+            itertools.repeat(Move),
             zip(
                 state._asg_ids.take(pieces),
                 state._asg_tasks.take(pieces),
@@ -493,6 +494,13 @@ def _first_per_group(keys: IntArray) -> BoolArray:
     first = np.ones(keys.size, dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     return first
+
+
+def _last_per_group(keys: IntArray) -> BoolArray:
+    """True at the last element of each run of equal keys."""
+    last = np.ones(keys.size, dtype=bool)
+    last[:-1] = keys[1:] != keys[:-1]
+    return last
 
 
 def _match(units: IntArray, rooms: IntArray) -> tuple[BoolArray, IntArray]:
@@ -514,15 +522,36 @@ def _match(units: IntArray, rooms: IntArray) -> tuple[BoolArray, IntArray]:
     return taken < fits, taken
 
 
+def _stable_argsort(key: IntArray) -> IntArray:
+    """Indices sorted by (key, index). A stable sort of keys spanning less than 2**16 is a radix
+    sort in numpy (linear time), much cheaper than the comparison sort int64 keys get."""
+    order: IntArray
+    if key.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    low = int(key.min())
+    if int(key.max()) - low < 2**16:
+        order = np.argsort((key - low).astype(np.uint16), kind="stable")
+    else:
+        order = np.argsort(key, kind="stable")
+    return order
+
+
 def _stable_order(major: IntArray, minor: IntArray) -> IntArray:
-    """Indices sorted by (major, minor, index): one stable int64 argsort when the combined key
-    fits, else a lexsort."""
+    """Indices sorted by (major, minor, index) for ``major >= 0``: one sort of int64 values
+    packing (major, minor, index) when they fit, else a stable argsort of (major, minor), else a
+    lexsort."""
     if major.size == 0:
         return np.zeros(0, dtype=np.int64)
     low = int(minor.min())
     span = int(minor.max()) - low + 1
     order: IntArray
-    if (int(major.max()) + 1) * span < 2**62:
+    shift = int(major.size).bit_length()
+    if int(major.min()) >= 0 and ((int(major.max()) + 1) * span) << shift < 2**62:
+        # Unique keys (the index in the low bits): a plain sort of values, then the index.
+        packed = ((major * span + (minor - low)) << shift) | np.arange(major.size)
+        packed.sort()
+        order = packed & ((1 << shift) - 1)
+    elif (int(major.max()) + 1) * span < 2**62:
         order = np.argsort(major * span + (minor - low), kind="stable")
     else:
         order = np.lexsort((np.arange(major.size), minor, major))
@@ -556,16 +585,13 @@ class _Balancer:
         self.hi = hi
         self.p_node = p_node
         self.p_units = p_units
-        # Pieces per node, largest first (ties: lower assignment id), and the same runs reversed:
-        # smallest first (ties: higher assignment id).
+        # Pieces per node, largest first (ties: lower assignment id); a run read backwards is
+        # the node's pieces smallest first (ties: higher assignment id).
         self.descending = _stable_order(p_node, -p_units)
-        self.start_desc = np.searchsorted(p_node[self.descending], np.arange(self.n + 1))
-        self.start_asc = self.start_desc
-        position = np.arange(p_units.size)
-        group = p_node[self.descending]
-        self.ascending = self.descending[
-            self.start_desc[group] + self.start_desc[group + 1] - 1 - position
-        ]
+        self.desc_node = p_node[self.descending]
+        self.desc_units = p_units[self.descending]
+        self.start_desc = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(p_node, minlength=self.n), out=self.start_desc[1:])
         self.moved = np.zeros(p_units.size, dtype=bool)
         self.source = used > hi
         self.plan: list[tuple[IntArray, IntArray, IntArray]] = []
@@ -618,11 +644,10 @@ class _Balancer:
         # Else the shortest run of its largest pieces that reaches hi, if that keeps the node at
         # or above lo (vectorised); else its pieces largest first, skipping those that would
         # take it below lo (sequential, per node).
-        order = self.descending
-        nodes = self.p_node[order]
-        in_multi = multi[nodes]
-        order, nodes = order[in_multi], nodes[in_multi]
-        units = self.p_units[order]
+        in_multi = np.flatnonzero(multi[self.desc_node])
+        order = self.descending[in_multi]
+        nodes = self.desc_node[in_multi]
+        units = self.desc_units[in_multi]
         running = np.cumsum(units)
         group_start = np.flatnonzero(_first_per_group(nodes))
         sizes = np.diff(np.append(group_start, nodes.size))
@@ -632,14 +657,20 @@ class _Balancer:
         clean = multi & (total >= need) & (total <= spare)
         prefix = order[run & clean[nodes]]
         chosen: list[int] = []
-        p_units = self.p_units
-        for v in np.flatnonzero(multi & ~clean).tolist():
-            left = int(need[v])
-            room = int(spare[v])
-            for p in self.descending[self.start_desc[v] : self.start_desc[v + 1]].tolist():
-                w = int(p_units[p])
+        greedy = np.flatnonzero(multi & ~clean)
+        runs = self.start_desc[greedy + 1] - self.start_desc[greedy]
+        own = self._pieces_of(greedy)
+        own_units = self.p_units[own].tolist()
+        own_pieces = own.tolist()
+        end = 0
+        for size, left, room in zip(
+            runs.tolist(), need[greedy].tolist(), spare[greedy].tolist(), strict=True
+        ):
+            start, end = end, end + size
+            for k in range(start, end):
+                w = own_units[k]
                 if w <= room:
-                    chosen.append(p)
+                    chosen.append(own_pieces[k])
                     room -= w
                     left -= w
                     if left <= 0:
@@ -652,18 +683,19 @@ class _Balancer:
     def _best_fit(self, nodes_mask: BoolArray, need: IntArray, spare: IntArray) -> IntArray:
         """Per node in ``nodes_mask``: its smallest piece (ties: higher id) with need <= units
         <= spare; one piece per node that has one."""
-        order = self.ascending
-        nodes = self.p_node[order]
-        units = self.p_units[order]
-        fits = nodes_mask[nodes] & (units >= need[nodes]) & (units <= spare[nodes])
-        candidates = order[fits]
-        picked: IntArray = candidates[_first_per_group(self.p_node[candidates])]
+        nodes = self.desc_node
+        units = self.desc_units
+        # Positions, then gathers: cheaper than compressing twice with the boolean mask.
+        fits = np.flatnonzero(nodes_mask[nodes] & (units >= need[nodes]) & (units <= spare[nodes]))
+        candidates = self.descending[fits]
+        # The last fitting piece of each node's descending run is its smallest (ties: higher id).
+        picked: IntArray = candidates[_last_per_group(nodes[fits])]
         return picked
 
     def _place(self, pieces: IntArray) -> None:
         """Phase 1 rounds: picked pieces onto underloaded nodes, then onto any node with room."""
-        order = np.lexsort((pieces, -self.p_units[pieces]))
-        pending = pieces[order]
+        pieces = np.sort(pieces)
+        pending = pieces[_stable_argsort(-self.p_units[pieces])]
         under_only = True
         for _ in range(_MAX_ROUNDS):
             if pending.size == 0:
@@ -674,7 +706,7 @@ class _Balancer:
             else:
                 candidates = np.flatnonzero(~self.source & (used < hi))
             rooms = hi[candidates] - used[candidates]
-            by_room = np.lexsort((candidates, -rooms))
+            by_room = _stable_argsort(-rooms)  # candidates ascend: ties lower node
             candidates = candidates[by_room]
             matched, slot = _match(self.p_units[pending], rooms[by_room])
             if not matched.any():
@@ -958,11 +990,16 @@ class _Balancer:
         pool = np.flatnonzero(~moved)
         sizes = p_units[pool]
         # A stable sort of small keys is a radix sort: much cheaper than a comparison sort.
-        key = sizes.astype(np.uint16) if int(sizes.max(initial=0)) < 2**16 else sizes
-        pool = pool[np.argsort(key, kind="stable")]
-        pool_units = p_units[pool]
+        if int(sizes.max(initial=0)) < 2**16:
+            pool = pool[np.argsort(sizes.astype(np.uint16), kind="stable")]
+            # The sorted sizes themselves, by counting (no gather).
+            counts = np.bincount(sizes)
+            pool_units = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+        else:
+            pool = pool[np.argsort(sizes, kind="stable")]
+            pool_units = p_units[pool]
         for x in outside.tolist():
-            for a in self.ascending[self.start_asc[x] : self.start_asc[x + 1]].tolist():
+            for a in self.descending[self.start_desc[x] : self.start_desc[x + 1]][::-1].tolist():
                 if moved[a]:
                     continue
                 give = int(p_units[a])
