@@ -95,7 +95,7 @@ gas-snapshot: deps ## re-measure gas and rewrite the committed snapshot
 	$(BIN)/python tools/gas_snapshot.py write
 
 bench: deps ## benchmarks side by side with the reference algorithms (ratios)
-	@for b in bench/*.py; do echo "==> $$b"; $(BIN)/python $$b; done
+	@for b in bench/[!_]*.py; do echo "==> $$b"; $(BIN)/python $$b; done
 
 # ---------------------------------------------------------------- security gates (make test runs them)
 security: slither fuzz halmos ## Slither, forge fuzz + invariant tests, halmos proofs

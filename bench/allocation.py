@@ -34,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._instances import uniform_load_state
 from oracle.allocation import Node, Snapshot, Task, allocate, serve_single_demand
 from oracle.balancing import (
     Assignment,
@@ -298,28 +299,13 @@ def transportation(cases: list[tuple[int, int, int]]) -> None:
 
 
 # ------------------------------------------------------------------------------------ 3. balancer
-def balancer_instance(n: int, seed: int, piece_max: int = 30) -> LoadState:
-    """Nodes of 100 units with loads uniform in 0..100 units, made of pieces of 1..30 units."""
-    rng = random.Random(seed)
-    nodes = []
-    assignments = []
-    for i in range(n):
-        nodes.append(LoadNode(i, "GPU", 100))
-        left = rng.randint(0, 100)
-        while left > 0:
-            units = min(left, rng.randint(1, piece_max))
-            assignments.append(Assignment(len(assignments), len(assignments), i, units))
-            left -= units
-    return LoadState(nodes=tuple(nodes), assignments=tuple(assignments), theta_bps=1_000)
-
-
 def balancer(sizes: list[int], seed_sizes: set[int]) -> None:
     say("== 3. balancer vs the seed's redistribute_load (θ = 10 % of load, nodes of 100 units) ==")
     say("   loads uniform 0..100 units in assignments of 1..30 units; the seed gets the loads")
     rows = []
     for n in sizes:
         build_start = time.perf_counter()
-        state = balancer_instance(n, seed=n)
+        state = uniform_load_state(n, seed=n)
         build = time.perf_counter() - build_start
         repeats = 15 if n <= 10**4 else 9
         ours, moves = median_time(functools.partial(balance, state), repeats)
@@ -506,7 +492,7 @@ def _peak_child(case: str, queue: Any) -> None:
         snapshot = transport_instance(20_000, 2_000, 800_000, seed=22_000)
         job = functools.partial(allocate, snapshot, case.split("-")[1])
     else:
-        job = functools.partial(balance, balancer_instance(10**5, seed=10**5))
+        job = functools.partial(balance, uniform_load_state(10**5, seed=10**5))
     status = Path("/proc/self/status")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
     before = _kib(status.read_text(), "VmRSS")

@@ -287,20 +287,24 @@ def test_market_money_invariants(
             task.refunded += task.escrow
             task.escrow = 0
 
-        @precondition(lambda self: any(self.compensation.values()))
-        @rule(dev=st.integers(0, 1))
-        def claim_compensation(self, dev: int) -> None:
-            developer = world.developers[dev]
-            owed = self.compensation.get(developer.address, 0)
+        def _pull(self, account: Any, ledger: dict[str, int], pull: Any) -> None:
+            """A pull payment (withdraw / claimCompensation): pays exactly what the model says
+            is owed and zeroes it, or reverts when nothing is owed."""
+            owed = ledger.get(account.address, 0)
             self.tick()
             if owed == 0:
                 with ape.reverts():
-                    world.market.claimCompensation(sender=developer)
+                    pull(sender=account)
                 return
-            before = world.token.balanceOf(developer)
-            world.market.claimCompensation(sender=developer)
-            assert world.token.balanceOf(developer) == before + owed
-            self.compensation[developer.address] = 0
+            before = world.token.balanceOf(account)
+            pull(sender=account)
+            assert world.token.balanceOf(account) == before + owed
+            ledger[account.address] = 0
+
+        @precondition(lambda self: any(self.compensation.values()))
+        @rule(dev=st.integers(0, 1))
+        def claim_compensation(self, dev: int) -> None:
+            self._pull(world.developers[dev], self.compensation, world.market.claimCompensation)
 
         # ---------------------------------------------------------- allocator
         @precondition(lambda self: any(t.pending for t in self.tasks.values()))
@@ -464,17 +468,7 @@ def test_market_money_invariants(
         @precondition(lambda self: any(self.earnings.values()))
         @rule(owner=st.integers(0, 2))
         def withdraw(self, owner: int) -> None:
-            account = world.owners[owner]
-            owed = self.earnings.get(account.address, 0)
-            self.tick()
-            if owed == 0:
-                with ape.reverts():
-                    world.market.withdraw(sender=account)
-                return
-            before = world.token.balanceOf(account)
-            world.market.withdraw(sender=account)
-            assert world.token.balanceOf(account) == before + owed
-            self.earnings[account.address] = 0
+            self._pull(world.owners[owner], self.earnings, world.market.withdraw)
 
         @rule(seconds=st.integers(1, HOUR))
         def time_travel(self, seconds: int) -> None:

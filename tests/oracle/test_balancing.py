@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench._instances import uniform_load_state
 from oracle.balancing import (
     Assignment,
     BalancingError,
@@ -208,23 +209,8 @@ def test_band_windows_match_exact_fractions_for_any_capacity(
 
 
 # ------------------------------------------------------------------------------------ named cases
-def uniform_state(n: int, seed: int, piece_max: int = 30) -> LoadState:
-    """Loads uniform in 0..100 units on nodes of 100 units, pieces of 1..piece_max units."""
-    rng = random.Random(seed)
-    nodes = []
-    assignments = []
-    for i in range(n):
-        nodes.append(LoadNode(i, "GPU", 100))
-        left = rng.randint(0, 100)
-        while left > 0:
-            units = min(left, rng.randint(1, piece_max))
-            assignments.append(Assignment(len(assignments), len(assignments), i, units))
-            left -= units
-    return LoadState(nodes=tuple(nodes), assignments=tuple(assignments), theta_bps=1_000)
-
-
 def test_balance_brings_every_node_into_the_band_and_moves_less_load_than_the_seed() -> None:
-    state = uniform_state(2_000, seed=3)
+    state = uniform_load_state(2_000, seed=3)
     moves = balance(state)
     after = apply_moves(state, moves)
     assert band_report(state).outside > 1_000
