@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/tools/bin:$(BIN):$(PATH)
 export SOLCX_BINARY_PATH := $(CURDIR)/tools/solc-bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help deps deps-ipfs test-ipfs compile lint typecheck test test-fast demo gas gas-snapshot bench clean
+.PHONY: help deps deps-ipfs test-ipfs compile abi abi-check lint typecheck test test-fast demo gas gas-snapshot bench clean
 .PHONY: security slither fuzz fuzz-long halmos audit
 
 help: ## list the targets
@@ -65,6 +65,12 @@ deps: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/security-tools ## install everyt
 compile: deps ## compile the contracts with ape-solidity
 	ape compile
 
+abi: compile ## re-export the committed ABIs (oracle/abi/*.json) from the compiled contracts
+	$(BIN)/python tools/export_abi.py
+
+abi-check: compile ## fail when oracle/abi/*.json differs from what the compiler produces
+	$(BIN)/python tools/export_abi.py --check
+
 lint: deps ## ruff
 	ruff check oracle tests scripts bench tools
 	ruff format --check oracle tests scripts bench tools
@@ -72,7 +78,7 @@ lint: deps ## ruff
 typecheck: deps ## mypy strict on oracle/
 	mypy
 
-test: deps lint typecheck security ## lint, types, security gates, the whole suite, gas snapshot comparison
+test: deps lint typecheck abi-check security ## lint, types, security gates, the whole suite, gas snapshot comparison
 	@mkdir -p build && rm -f build/gas-report.json
 	@start=$$(date +%s); \
 	ape test tests -m 'not ipfs' -p no:cacheprovider -q; \

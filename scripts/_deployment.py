@@ -12,7 +12,7 @@ import os
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from eth_utils import keccak
 
@@ -52,6 +52,37 @@ DEFAULT_CLASSES = (
 
 class DeploymentError(Exception):
     """A deployment cannot proceed; the message says why and what to do."""
+
+
+class DeployBackend(Protocol):
+    """What `deploy_all` needs from a chain and an account: ape (`ape run deploy`, with any ape
+    account) or web3.py with compiled artifacts (tests and the demo, on a standalone Anvil).
+    Contracts are named as in contracts/ and addressed by their checksum address."""
+
+    @property
+    def chain_id(self) -> int: ...
+
+    @property
+    def head_block(self) -> int: ...
+
+    @property
+    def deployer(self) -> str: ...
+
+    def balance(self) -> int:
+        """The deployer's ETH balance in wei."""
+        ...
+
+    def deploy(self, contract: str, *args: Any) -> str:
+        """Deploys `contract` with constructor `args`; returns its address."""
+        ...
+
+    def transact(self, contract: str, address: str, function: str, *args: Any) -> None:
+        """Sends `function(*args)` to `address` and waits until it is mined; raises on revert."""
+        ...
+
+    def call(self, contract: str, address: str, function: str, *args: Any) -> Any:
+        """Reads `function(*args)` of `address`."""
+        ...
 
 
 def record_path(chain_id: int, local: bool) -> Path:
@@ -100,12 +131,11 @@ def git_commit() -> str:
     return out.stdout.strip() + ("-dirty" if dirty else "")
 
 
-def require_funds(account: Any, chain_id: int) -> None:
-    balance = account.balance
-    if balance == 0:
+def require_funds(backend: DeployBackend) -> None:
+    if backend.balance() == 0:
         raise DeploymentError(
-            f"account {account.address} has no ETH on chain {chain_id} to pay for gas; fund it "
-            "(BASE Sepolia: a faucet) or choose another with --account"
+            f"account {backend.deployer} has no ETH on chain {backend.chain_id} to pay for gas; "
+            "fund it (BASE Sepolia: a faucet) or choose another with --account"
         )
 
 
@@ -131,59 +161,58 @@ class Committee:
 
 
 def deploy_all(
-    project: Any,
-    chain: Any,
-    account: Any,
+    backend: DeployBackend,
     local: bool,
     committee: Committee,
     classes: tuple[ResourceClass, ...] = DEFAULT_CLASSES,
     heartbeat_timeout: int = HEARTBEAT_TIMEOUT,
     unbonding_period: int = UNBONDING_PERIOD,
-) -> tuple[Deployment, dict[str, Any]]:
-    """Deploy every contract from `account`, wire the roles, configure the classes.
+) -> Deployment:
+    """Deploy every contract from the backend's account, wire the roles, configure the classes.
 
     Wiring: the market holds NodeRegistry's MARKET_ROLE (it reserves capacity and claims the
     compensation of failed nodes); the ReportVerifier holds the market's ALLOCATOR_ROLE (only
     committee reports create, move and reassign assignments); the market deploys its own
-    CheckpointRegistry. Returns the record (not yet written) and the instances by name."""
-    chain_id = chain.chain_id
-    require_funds(account, chain_id)
-    start_block = chain.blocks.head.number
+    CheckpointRegistry. Returns the record (not yet written); `record.contracts` has the
+    addresses by contract name."""
+    require_funds(backend)
+    chain_id = backend.chain_id
+    deployer = backend.deployer
+    start_block = backend.head_block
     params = (heartbeat_timeout, unbonding_period, SLASH_BPS, REPORTER_BOUNTY_BPS)
 
-    token = account.deploy(project.VerToken, account)
-    registry = account.deploy(project.NodeRegistry, token, account, params)
+    token = backend.deploy("VerToken", deployer)
+    registry = backend.deploy("NodeRegistry", token, deployer, params)
     for cls in classes:
-        registry.setClassConfig(cls.key, cls.min_stake, cls.watt_limit, sender=account)
+        backend.transact(
+            "NodeRegistry", registry, "setClassConfig", cls.key, cls.min_stake, cls.watt_limit
+        )
 
-    market = account.deploy(project.TaskMarket, token, registry, account)
-    registry.grantRole(registry.MARKET_ROLE(), market, sender=account)
-    checkpoints = project.CheckpointRegistry.at(market.checkpointRegistry())
+    market = backend.deploy("TaskMarket", token, registry, deployer)
+    market_role = backend.call("NodeRegistry", registry, "MARKET_ROLE")
+    backend.transact("NodeRegistry", registry, "grantRole", market_role, market)
+    checkpoints = backend.call("TaskMarket", market, "checkpointRegistry")
     signers = sorted(committee.signers, key=lambda a: int(a, 16))
-    verifier = account.deploy(
-        project.ReportVerifier,
-        market,
-        account,
-        signers,
-        committee.threshold,
-        committee.vrf_public_key,
+    verifier = backend.deploy(
+        "ReportVerifier", market, deployer, signers, committee.threshold, committee.vrf_public_key
     )
-    market.grantRole(market.ALLOCATOR_ROLE(), verifier, sender=account)
+    allocator_role = backend.call("TaskMarket", market, "ALLOCATOR_ROLE")
+    backend.transact("TaskMarket", market, "grantRole", allocator_role, verifier)
 
-    instances = {
+    addresses = {
         "VerToken": token,
         "NodeRegistry": registry,
         "TaskMarket": market,
         "CheckpointRegistry": checkpoints,
         "ReportVerifier": verifier,
     }
-    record = Deployment(
+    return Deployment(
         chain_id=chain_id,
         local=local,
-        deployer=str(account.address),
+        deployer=deployer,
         start_block=start_block,
         git_commit=git_commit(),
-        contracts={name: str(c.address) for name, c in instances.items()},
+        contracts={name: str(address) for name, address in addresses.items()},
         parameters={
             "heartbeatTimeout": heartbeat_timeout,
             "unbondingPeriod": unbonding_period,
@@ -204,4 +233,3 @@ def deploy_all(
             },
         },
     )
-    return record, instances

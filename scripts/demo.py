@@ -16,6 +16,7 @@ from oracle.allocation import allocate
 from oracle.chain.snapshot import read_snapshot
 from oracle.checkpoints import cid_bytes, cid_from_bytes
 from oracle.reports import Candidate, Report, build_report, prove_reassignment
+from scripts._ape_backend import ApeBackend
 from scripts._committee import LOCAL_VRF_SECRET, local_committee
 from scripts._demo_world import (
     A100,
@@ -39,14 +40,14 @@ class Demo(World):
     # ------------------------------------------------------------------ registry
     def deploy(self) -> None:
         step("Deploy the contracts, configure resource classes, seat a 3-of-4 committee")
-        record, self.c = deploy_all(
-            project,
-            chain,
-            self.deployer,
+        backend = ApeBackend(project, chain, self.deployer)
+        record = deploy_all(
+            backend,
             local=True,
             committee=Committee(*local_committee()),
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
         )
+        self.c = backend.instances(record.contracts)
         path = record.write(force=True)
         for name, address in record.contracts.items():
             click.echo(f"  {name:<18} {address}")

@@ -12,6 +12,7 @@ import click
 from ape import chain, project
 from ape.cli import ConnectedProviderCommand, account_option
 
+from scripts._ape_backend import ApeBackend
 from scripts._committee import local_committee
 from scripts._deployment import Committee, DeploymentError, deploy_all, ensure_writable
 
@@ -46,7 +47,7 @@ def cli(
     try:
         committee = _committee(local, committee_csv, threshold, vrf_public_key)
         ensure_writable(chain.chain_id, local, force)
-        record, _ = deploy_all(project, chain, account, local=local, committee=committee)
+        record = deploy_all(ApeBackend(project, chain, account), local=local, committee=committee)
         path = record.write(force=force)
     except DeploymentError as exc:
         raise click.ClickException(str(exc)) from None
