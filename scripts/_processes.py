@@ -53,11 +53,13 @@ class ManagedProcess:
         self._env = dict(os.environ if env is None else env)
         self._cwd = cwd
         self._log: IO[bytes] | None = None
+        self._offset = 0  # where this run's output starts in the (appended) log file
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
+        self._offset = self._log.tell()
         try:
             self.process = subprocess.Popen(
                 self.argv,
@@ -83,8 +85,11 @@ class ManagedProcess:
         return self.process is not None and self.process.poll() is None
 
     def output(self) -> str:
+        """What this run has printed so far (earlier runs appended to the same log excluded)."""
         try:
-            return self.log_path.read_text(errors="replace")
+            with self.log_path.open("rb") as log:
+                log.seek(self._offset)
+                return log.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
 
