@@ -10,14 +10,15 @@ from typing import Any
 
 import click
 from ape import chain, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
 from scripts._ape_backend import ApeBackend
+from scripts._ape_cli import OneLineConnectionCommand
 from scripts._committee import local_committee
 from scripts._deployment import Committee, DeploymentError, deploy_all, ensure_writable
 
 
-@click.command(cls=ConnectedProviderCommand, short_help="Deploy and wire the VerAI contracts")
+@click.command(cls=OneLineConnectionCommand, short_help="Deploy and wire the VerAI contracts")
 @account_option()
 @click.option("--force", is_flag=True, help="Replace an existing deployments/<chain-id>.json.")
 @click.option(
