@@ -111,7 +111,10 @@ def build_network(snapshot: Snapshot) -> Network:
         )
     arc_cost: IntArray | None = None
     if max_cost <= INT64_MAX:
-        arc_cost = np.asarray(scaled_price, dtype=np.int64)[arc_node]
+        # Nodes heading no arc (priced above every cap of their class) may have scaled prices
+        # beyond int64; they are never indexed by arc_node, so clipping them is harmless.
+        clipped = [min(price, INT64_MAX) for price in scaled_price]
+        arc_cost = np.asarray(clipped, dtype=np.int64)[arc_node]
         if scaled_extra:
             where = np.fromiter(scaled_extra.keys(), dtype=np.int64, count=len(scaled_extra))
             add = np.fromiter(scaled_extra.values(), dtype=np.int64, count=len(scaled_extra))

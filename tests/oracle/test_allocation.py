@@ -433,6 +433,21 @@ def test_mcf_refuses_costs_that_could_overflow_int64() -> None:
     assert allocate(snapshot, "structured").cost == 1 + 2**100
 
 
+def test_a_node_priced_beyond_every_cap_never_overflows_the_network_paths() -> None:
+    # node 3 heads no arc (its price is above the only cap); its rescaled price is beyond int64
+    snapshot = Snapshot(
+        classes=("G",),
+        nodes=(Node(1, "G", 2, 10), Node(2, "G", 2, 11), Node(3, "G", 5, 2**200)),
+        tasks=(Task(1, "G", 3, 100),),
+    )
+    expected = allocate(snapshot, "structured")
+    for path in ("mcf", "lp"):
+        result = allocate(snapshot, path)  # type: ignore[arg-type]
+        assert (
+            (result.served_units, result.cost) == (expected.served_units, expected.cost) == (3, 31)
+        )
+
+
 def test_lp_refuses_costs_not_exact_in_float64() -> None:
     snapshot = Snapshot(
         classes=("G",),
