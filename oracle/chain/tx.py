@@ -47,6 +47,7 @@ SCHEMA = [
 ]
 
 TxState = Literal["pending", "mined", "reverted", "dropped"]
+DROP_CONFIRM_BLOCKS = 2
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class TxSender:
         self._clock = clock
         self._sleep = sleep
         self._memory: dict[str, _Tx] = {}
+        self._nonce_used_at: dict[str, int] = {}  # key -> head when its nonce was seen used
         if db is not None:
             db.migrate("tx", SCHEMA)
 
@@ -329,10 +331,21 @@ class TxSender:
         return False
 
     def _check_dropped(self, tx: _Tx) -> bool:
-        """The nonce was taken by a transaction that is none of ours: this one can never land."""
+        """The nonce was taken by a transaction that is none of ours: this one can never land.
+
+        Declared only when the nonce has been used for `DROP_CONFIRM_BLOCKS` blocks and still
+        none of our hashes has a receipt: a node (or the backends of a load-balanced RPC) may
+        count the nonce a moment before it serves the receipt."""
         mined_nonce = int(self.rpc.request("eth_getTransactionCount", [self.address, "latest"]), 16)
         if mined_nonce <= tx.nonce or self._check_receipts(tx):
+            self._nonce_used_at.pop(tx.key, None)
             return tx.state != "pending"
+        head = int(self.rpc.request("eth_blockNumber", []), 16)
+        first_seen = self._nonce_used_at.setdefault(tx.key, head)
+        if head - first_seen < DROP_CONFIRM_BLOCKS:
+            return False
+        if self._check_receipts(tx):
+            return True
         tx.state = "dropped"
         tx.detail = f"nonce {tx.nonce} was used by another transaction of {self.address}"
         self._save(tx)

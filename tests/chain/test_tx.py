@@ -141,7 +141,8 @@ def test_a_nonce_taken_by_another_transaction_marks_ours_dropped(
     )
     localnet.rpc_call("eth_sendRawTransaction", raw)
     localnet.rpc_call("evm_mine")
-    outcome = ours.wait("hb:a", timeout=10)
+    localnet.rpc_call("evm_setIntervalMining", 1)  # blocks go on: the drop is confirmed
+    outcome = ours.wait("hb:a", timeout=20)
     assert outcome.state == "dropped" and "was used by another transaction" in outcome.detail
     assert localnet.contracts.registry.functions.getNode(1).call()[9] == 20
 
