@@ -235,9 +235,20 @@ class NotIngested(Exception):
 class Mirror:
     """Event-sourced state of NodeRegistry, TaskMarket, CheckpointRegistry and ReportVerifier."""
 
-    def __init__(self, db: Database, *, retention_blocks: int = 20_000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        retention_blocks: int = 20_000,
+        heartbeat_retention_blocks: int = 302_400,
+    ) -> None:
         self.db = db
+        # Versions closed more than `retention_blocks` ago are never asked for (a snapshot is
+        # proposed a few blocks behind the head, a reorg deeper than the ingestor's window is
+        # refused); the heartbeat history (telemetry over time, for people) is kept longer:
+        # 302,400 blocks is 7 days of 2-second BASE blocks.
         self.retention_blocks = retention_blocks
+        self.heartbeat_retention_blocks = heartbeat_retention_blocks
         db.migrate("mirror", SCHEMA)
         self._handlers: dict[
             tuple[str, str], Callable[[sqlite3.Connection, ChainEvent, int], None]
@@ -285,10 +296,16 @@ class Mirror:
         conn.execute("DELETE FROM heartbeats WHERE block_number > ?", (to_block,))
 
     def prune(self, head_block: int) -> int:
-        """Drops versions no snapshot can ask for any more (closed before head - retention)."""
+        """Drops versions no snapshot can ask for any more (closed before head - retention) and
+        heartbeats older than the telemetry retention; returns how many rows went."""
         horizon = head_block - self.retention_blocks
         with self.db.transaction() as conn:
-            return sum(table.prune(conn, horizon) for table in VERSIONED)
+            removed = sum(table.prune(conn, horizon) for table in VERSIONED)
+            removed += conn.execute(
+                "DELETE FROM heartbeats WHERE block_number < ?",
+                (head_block - self.heartbeat_retention_blocks,),
+            ).rowcount
+        return removed
 
     # ------------------------------------------------------------------ NodeRegistry
     def _node_registered(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:

@@ -196,3 +196,19 @@ def test_anvil_reorg_of_depth_three_replaces_the_last_blocks(
     compare_at(localnet, mirror, localnet.head())
     heartbeats = db.execute("SELECT COUNT(*) FROM heartbeats WHERE node_id = 1").fetchone()[0]
     assert heartbeats == 1  # the three dropped heartbeats are gone from the history too
+
+
+def test_pruning_keeps_every_state_a_recent_snapshot_needs(
+    localnet: Localnet, tmp_path: Path
+) -> None:
+    history = RandomHistory(localnet, random.Random(8))
+    history.run(50)
+    db = Database(tmp_path / "state.sqlite")
+    mirror = Mirror(db, retention_blocks=10, heartbeat_retention_blocks=10)
+    head = _ingestor(localnet, db, [mirror]).catch_up().cursor
+    removed = mirror.prune(head)
+    assert removed > 0
+    for block in (head - 10, head - 3, head):
+        compare_at(localnet, mirror, block)
+    oldest = db.execute("SELECT MIN(block_number) FROM heartbeats").fetchone()[0]
+    assert oldest is None or oldest >= head - 10
