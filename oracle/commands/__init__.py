@@ -3,6 +3,8 @@
 import click
 
 from oracle.commands.alloc import alloc_group
+from oracle.commands.audit import audit_command
+from oracle.commands.oracle import oracle_group
 from oracle.commands.vrf import vrf_group
 
-COMMAND_GROUPS: list[click.Command] = [vrf_group, alloc_group]
+COMMAND_GROUPS: list[click.Command] = [vrf_group, alloc_group, oracle_group, audit_command]

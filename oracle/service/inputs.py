@@ -1,0 +1,164 @@
+"""The inputs of one service round: everything read from the chain at the snapshot block, as a
+plain value that serialises to canonical JSON (the published document holds it, so anyone can
+re-solve the round). Pure: no chain or I/O imports; `reader.py` builds it from the mirror.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# NodeRegistry.Status values (see oracle.chain.mirror)
+NODE_ACTIVE, NODE_THROTTLED, NODE_FAILED = 1, 2, 3
+NODE_STATUS_NAMES = ("exited", "active", "throttled", "failed", "exiting", "exited")
+BPS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class GasTable:
+    """Fixed gas figures used to cut a round into reports under the gas cap. Never
+    eth_estimateGas: every member must cut the same way, whatever its node says. The figures are
+    ceilings measured by bench/oracle.py on the compiled contracts (see the README)."""
+
+    base: int = 120_000
+    """transmit with no entries: intrinsic gas, calldata, config load, round update, event."""
+    per_signature: int = 8_000
+    allocation: int = 160_000
+    move: int = 190_000
+    reassignment: int = 420_000
+    """VRF verification (hash to curve, ecrecover checks) + the reassignment itself."""
+
+    def report_gas(self, signatures: int, allocations: int, moves: int, reassignments: int) -> int:
+        return (
+            self.base
+            + self.per_signature * signatures
+            + self.allocation * allocations
+            + self.move * moves
+            + self.reassignment * reassignments
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Parameters:
+    """How the round is solved; part of the document, so an auditor solves the same way."""
+
+    theta_bps: int
+    overload_margin_bps: int
+    gas_cap: int
+    threshold: int
+    gas: GasTable = field(default_factory=GasTable)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    id: int
+    resource_class: str
+    status: int
+    capacity: int
+    reserved: int
+    price: int
+    load_bps: int
+    last_heartbeat_at: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.reserved)
+
+    @property
+    def reserved_share_bps(self) -> int:
+        return 0 if self.capacity <= 0 else self.reserved * BPS // self.capacity
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """An Open task (pending or running units) at the snapshot."""
+
+    id: int
+    resource_class: str
+    pending: int
+    running: int
+    max_price: int
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRow:
+    """A Running assignment."""
+
+    id: int
+    task: int
+    node: int
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class FailedRow:
+    """A Failed assignment waiting for its VRF reassignment; `attempt` is the VRF attempt the
+    chain binds (see ReportVerifier)."""
+
+    id: int
+    task: int
+    node: int
+    units: int
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoundInputs:
+    chain_id: int
+    market: str
+    verifier: str
+    config_digest: str
+    vrf_public_key: str
+    first_round: int
+    service_index: int
+    snapshot_block: int
+    block_hash: str
+    timestamp: int
+    parameters: Parameters
+    nodes: tuple[NodeRow, ...] = ()
+    tasks: tuple[TaskRow, ...] = ()
+    running: tuple[AssignmentRow, ...] = ()
+    failed: tuple[FailedRow, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RoundInputs:
+        params = dict(raw["parameters"])
+        gas = GasTable(**{k: int(v) for k, v in params.pop("gas").items()})
+        return cls(
+            chain_id=int(raw["chain_id"]),
+            market=str(raw["market"]),
+            verifier=str(raw["verifier"]),
+            config_digest=str(raw["config_digest"]),
+            vrf_public_key=str(raw["vrf_public_key"]),
+            first_round=int(raw["first_round"]),
+            service_index=int(raw["service_index"]),
+            snapshot_block=int(raw["snapshot_block"]),
+            block_hash=str(raw["block_hash"]),
+            timestamp=int(raw["timestamp"]),
+            parameters=Parameters(**{k: int(v) for k, v in params.items()}, gas=gas),
+            nodes=tuple(NodeRow(**_ints(n, "resource_class")) for n in raw["nodes"]),
+            tasks=tuple(TaskRow(**_ints(t, "resource_class")) for t in raw["tasks"]),
+            running=tuple(AssignmentRow(**_ints(a)) for a in raw["running"]),
+            failed=tuple(FailedRow(**_ints(f)) for f in raw["failed"]),
+        )
+
+
+def _ints(row: dict[str, Any], *text: str) -> dict[str, Any]:
+    return {k: (v if k in text else int(v)) for k, v in row.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    """Integers beyond 2**53 as decimal strings (JSON readers lose them otherwise)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
