@@ -1,0 +1,28 @@
+"""What the agent tells its operator while it runs: one line per event (start, heartbeat,
+assignment, step, checkpoint, completion, earnings). The CLI prints them; tests and other
+callers may collect them. Every line is also logged with its fields."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+log = logging.getLogger("oracle.agent")
+
+
+class Progress(Protocol):
+    def show(self, kind: str, text: str) -> None:
+        """One line of progress of `kind` (node, telemetry, heartbeat, assignment, step,
+        checkpoint, completed, earnings, stop, problem)."""
+        ...
+
+
+class Silent:
+    def show(self, kind: str, text: str) -> None:
+        return None
+
+
+def report(progress: Progress, kind: str, text: str, **fields: Any) -> None:
+    level = logging.WARNING if kind == "problem" else logging.INFO
+    log.log(level, text, extra={"event": kind, **fields})
+    progress.show(kind, text)
