@@ -2,10 +2,16 @@
 
 import click
 
+from oracle.commands.account import account_group
 from oracle.commands.alloc import alloc_group
 from oracle.commands.audit import audit_command
+from oracle.commands.compensation import compensation_group
+from oracle.commands.earnings import earnings_group
+from oracle.commands.faucet import faucet_command
+from oracle.commands.network import network_group
 from oracle.commands.node import node_group
 from oracle.commands.oracle import oracle_group
+from oracle.commands.task import task_group
 from oracle.commands.vrf import vrf_group
 
 COMMAND_GROUPS: list[click.Command] = [
@@ -14,4 +20,11 @@ COMMAND_GROUPS: list[click.Command] = [
     oracle_group,
     audit_command,
     node_group,
+    # the wallet CLI (issue 17)
+    account_group,
+    task_group,
+    earnings_group,
+    compensation_group,
+    network_group,
+    faucet_command,
 ]

@@ -4,6 +4,7 @@ the wallet commands (register, status, update-price, exit, withdraw ...) join th
 import click
 
 from oracle.agent.cli import run_command
+from oracle.commands._node_commands import WALLET_COMMANDS
 
 
 @click.group("node")
@@ -12,3 +13,5 @@ def node_group() -> None:
 
 
 node_group.add_command(run_command, "run")
+for _command in WALLET_COMMANDS:  # register, status, update-price, ... (the wallet side)
+    node_group.add_command(_command)
