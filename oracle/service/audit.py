@@ -81,7 +81,7 @@ def _fetch(store: Store, digest: bytes) -> tuple[str, bytes]:
 
 
 def _served(allocation: Allocation) -> dict[int, int]:
-    return allocation.served
+    return allocation.served()
 
 
 def audit_round(
