@@ -513,10 +513,7 @@ class NodeAgent:
         row = self.state.stored(assignment_id, step, cid)
         if row.state == COMMITTED:
             return True
-        key = f"commit:{assignment_id}:{step}" + (f":retry{row.attempts}" if row.attempts else "")
-        previous = self.sender.outcome(row.tx_key) if row.tx_key else None
-        if previous is not None and previous.state in ("pending", "mined"):
-            key = previous.key  # the same commit, still in flight or already done
+        key = self.sender.fresh_key(f"commit:{assignment_id}:{step}")
         loss = run.loss()
         call = self.contracts.checkpoints.functions.commit(assignment_id, step, cid_bytes(cid))
         try:
@@ -613,7 +610,7 @@ class NodeAgent:
         except CheckpointError as exc:
             self._show("problem", f"assignment {assignment_id}: storing the result failed: {exc}")
             return
-        key = f"complete:{assignment_id}"
+        key = self.sender.fresh_key(f"complete:{assignment_id}")
         call = self.contracts.market.functions.complete(assignment_id, cid_bytes(cid))
         try:
             outcome = self.sender.send(

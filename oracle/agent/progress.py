@@ -8,6 +8,7 @@ import logging
 from typing import Any, Protocol
 
 log = logging.getLogger("oracle.agent")
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
 class Progress(Protocol):
@@ -24,5 +25,6 @@ class Silent:
 
 def report(progress: Progress, kind: str, text: str, **fields: Any) -> None:
     level = logging.WARNING if kind == "problem" else logging.INFO
-    log.log(level, text, extra={"event": kind, **fields})
+    extra = {(f"{k}_" if k in _RESERVED else k): v for k, v in fields.items()}
+    log.log(level, text, extra={"event": kind, **extra})
     progress.show(kind, text)

@@ -1,9 +1,10 @@
 """One `TxSender` shared by the heartbeat thread and the work loop.
 
-TxSender picks nonces from the chain and its own pending rows, and is not thread-safe; two
-threads sending at once could sign two transactions with one nonce. Every send and wait of the
-agent therefore goes through one lock. A send holds it for a few seconds at most (one block on
-BASE), so a checkpoint never delays a heartbeat by more than that."""
+TxSender picks nonces from the chain and its own pending rows; two threads sending at once could
+sign two transactions with one nonce. Every send of the agent (simulate, sign, persist,
+broadcast) therefore holds one lock; waiting for the receipt does not (it only touches the row of
+its own key), so a commit waiting for a slow block never delays a heartbeat, and a heartbeat
+stuck in the mempool never blocks a commit."""
 
 from __future__ import annotations
 
@@ -41,11 +42,25 @@ class SerialSender:
         timeout: float = 120.0,
     ) -> TxOutcome:
         with self._lock:
-            return send_call(self.tx, call, purpose=purpose, key=key, wait=wait, timeout=timeout)
+            outcome = send_call(self.tx, call, purpose=purpose, key=key, wait=False)
+        if not wait or outcome.state != "pending":
+            return outcome
+        return self.tx.wait(outcome.key, timeout=timeout)
 
     def wait(self, key: str, *, timeout: float = 120.0) -> TxOutcome:
-        with self._lock:
-            return self.tx.wait(key, timeout=timeout)
+        return self.tx.wait(key, timeout=timeout)
+
+    def fresh_key(self, base: str) -> str:
+        """`base`, or `base:retryN` past every earlier attempt that can no longer land
+        (dropped: its nonce went to another transaction; reverted)."""
+        key, attempt = base, 0
+        while (previous := self.outcome(key)) is not None and previous.state in (
+            "dropped",
+            "reverted",
+        ):
+            attempt += 1
+            key = f"{base}:retry{attempt}"
+        return key
 
     def outcome(self, key: str) -> TxOutcome | None:
         with self._lock:
