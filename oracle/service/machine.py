@@ -160,6 +160,13 @@ class RoundMachine:
         self.transmits = 0
         self.buffered: list[Proposal | Signatures | Attested] = []
         self._signed_before: dict[tuple[int, int], tuple[bytes, ...]] = {}
+        self.chain_round = 0  # the chain's latest round at the last tick
+
+    def _not_stale(self, round: int, kind: str) -> None:
+        if round <= self.chain_round:
+            raise RejectedMessage(
+                "stale", f"{kind} for round {round}: the chain is at round {self.chain_round}", 409
+            )
 
     # ------------------------------------------------------------------ restore after restart
     def restore_signed(self, round: int, attempt: int, digests: tuple[bytes, ...]) -> None:
@@ -212,6 +219,7 @@ class RoundMachine:
     def tick(self, now: float, view: View) -> list[Action]:
         actions: list[Action] = []
         next_round = view.latest_round + 1
+        self.chain_round = max(self.chain_round, view.latest_round)
         if self.attested is not None:
             if view.latest_round >= self.attested.last_round:
                 actions.append(Note("round_complete", f"rounds {self.attested.first_round}"
@@ -323,6 +331,7 @@ class RoundMachine:
         return actions
 
     def on_proposal(self, now: float, p: Proposal) -> list[Action]:
+        self._not_stale(p.round, "proposal")
         rnd = self.round
         if rnd is None or p.round > rnd.number:
             return self._buffer(p)
@@ -379,6 +388,7 @@ class RoundMachine:
         return [Sign(rnd.number, p.attempt, mine)]
 
     def on_signatures(self, now: float, s: Signatures) -> list[Action]:
+        self._not_stale(s.round, "signatures")
         rnd = self.round
         if rnd is None or s.round > rnd.number:
             return self._buffer(s)
@@ -423,6 +433,7 @@ class RoundMachine:
         return [Hold(attested), Broadcast(attested), Note("attested", f"round {attested.round}")]
 
     def on_attested(self, now: float, a: Attested) -> list[Action]:
+        self._not_stale(a.last_round, "attested report")
         rnd = self.round
         if rnd is None or a.first_round > rnd.number:
             return self._buffer(a)
