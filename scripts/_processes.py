@@ -1,19 +1,57 @@
 """Child processes that are always stopped: each runs in its own process group with its output in
 a log file, every wait has a timeout and says what it waited for, and `stop()` ends the whole
 group (SIGTERM, then SIGKILL). Used by the tests and by `make demo` to run Anvil, committee
-members and node agents as real processes."""
+members and node agents as real processes.
+
+A child also dies with its parent: on Linux it is started with PR_SET_PDEATHSIG = SIGKILL, so a
+test runner or demo killed with SIGKILL (a CI timeout) leaves no Anvil or member running. The
+signal follows the thread that started the child, so start children from the main thread.
+Every child still running is listed by `running()` and ended by `stop_all()` (the test session
+calls it at its end and reports any it had to stop).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = (
+    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if sys.platform == "linux"
+    else None
+)
+_RUNNING: set[ManagedProcess] = set()  # strong: a child nobody refers to any more still counts
+
+
+def _die_with_parent() -> None:
+    # runs in the child between fork and exec: one system call, no Python-level locks
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def running() -> list[ManagedProcess]:
+    """Children started here that are still alive."""
+    return [p for p in list(_RUNNING) if p.alive()]
+
+
+def stop_all() -> list[str]:
+    """Stops every child still alive; returns their names."""
+    names = []
+    for process in running():
+        names.append(process.name)
+        process.stop()
+    return names
 
 
 class ProcessError(Exception):
@@ -69,10 +107,12 @@ class ManagedProcess:
                 env=self._env,
                 cwd=self._cwd,
                 start_new_session=True,  # its own process group: stop() reaches its children
+                preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             self._log.close()
             raise ProcessError(f"{self.name}: cannot start {self.argv[0]}: {exc}") from exc
+        _RUNNING.add(self)
         return self
 
     @property
@@ -151,3 +191,5 @@ class ManagedProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self.process is not None and self.process.poll() is not None:
+            _RUNNING.discard(self)

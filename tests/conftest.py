@@ -7,6 +7,7 @@ poses as BASE Sepolia, chain id 84532, with --optimism). ape isolates each test 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,26 @@ def gas_log() -> GasLog:
     return _GAS_LOG
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # A SIGTERM (a CI step timing out) becomes KeyboardInterrupt, so fixture finalizers run and
+    # stop the processes the tests started.
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from scripts._processes import stop_all
+
+    leaked = stop_all()
+    if leaked:
+        print(f"\nprocess hygiene: stopped {len(leaked)} process(es) a test left running: {leaked}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    _write_gas_report()
+
+
+def _write_gas_report() -> None:
     if not _GAS_LOG.entries:
         return
     GAS_REPORT.parent.mkdir(parents=True, exist_ok=True)
