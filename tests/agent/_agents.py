@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oracle.agent.spec import parse_spec, shard_seed
+from oracle.agent.spec import build_workload, parse_spec
 from oracle.agent.workload import LinearRegressionWorkload
 from oracle.chain.keystore import write_keystore
 from oracle.checkpoints import CheckpointStore, cid_from_bytes
@@ -32,11 +32,10 @@ def spec_uri(**spec: Any) -> str:
 def reference_state(uri: str, task_id: int, root_assignment: int, steps: int) -> bytes:
     """The bytes an uninterrupted run of `steps` steps ends with (computed here, in-process)."""
     spec = parse_spec(urllib.parse.unquote_to_bytes(uri.split(",", 1)[1]))
-    features = int(spec.params.get("features", 16))
-    samples = int(spec.params.get("samples", 256))
-    workload = LinearRegressionWorkload(
-        shard_seed(spec, task_id, root_assignment), features=features, samples=samples
+    workload = build_workload(
+        spec, task_id=task_id, root_assignment=root_assignment, commands={}, scratch=Path(".")
     )
+    assert isinstance(workload, LinearRegressionWorkload)
     return workload.run(workload.initial_state(), steps)
 
 
