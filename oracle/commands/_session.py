@@ -5,6 +5,7 @@ anything is signed. Every failure a user can fix is one line, exit code 2 (see _
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from oracle.chain.tx import TxOutcome, TxSender
 from oracle.commands import _accounts
 from oracle.commands._cache import CachedState, EventCache
 from oracle.commands._options import WalletOptions
-from oracle.commands._output import confirm, fail, fields, note, show_eth
+from oracle.commands._output import CliError, confirm, fail, fields, note, show_eth
 from oracle.commands._views import ViewReverted, view, views
 from oracle.config import (
     BASE_SEPOLIA_RPC,
@@ -53,6 +54,18 @@ def rpc_url_for(network: str | None) -> str | None:
     if network.startswith(("http://", "https://")):
         return network
     fail(f"--network: {network!r} is not local, base-sepolia or an http(s):// RPC URL")
+
+
+def refusal_line(exc: JsonRpcError, context: Context, *, sender: str, method: str) -> str:
+    """One line for a node's "no" to a simulation (`eth_call`) or a gas estimate
+    (`eth_estimateGas`): the contract's decoded error in human units when the answer carries
+    revert data, else the node's message."""
+    payload = revert_bytes(exc.data)
+    if payload is not None:
+        return f"refused, nothing sent: {explain(decode_revert(payload), context)}"
+    if "insufficient funds" in exc.message.lower():
+        return f"insufficient gas: {sender} has too little ETH ({exc.message})"
+    return f"refused, nothing sent ({method}): {exc.message}"
 
 
 @dataclass(frozen=True)
@@ -133,9 +146,12 @@ class Session:
 
     def context(self) -> Context:
         names = {a.lower(): n for a, n in self.chain.record.contracts.items()}
-        wallet = self.wallet_address()
+        wallet = self.__dict__["signer"].address if "signer" in self.__dict__ else None
+        if wallet is None:
+            with contextlib.suppress(CliError):
+                wallet = self.wallet_address()
         if wallet:
-            names[wallet.lower()] = "you"
+            names[str(wallet).lower()] = "you"
         return Context(
             class_names=self.class_names(),
             address_names=names,
@@ -248,12 +264,7 @@ class Session:
         return int(result, 16)
 
     def _refusal(self, method: str, exc: JsonRpcError) -> str:
-        payload = revert_bytes(exc.data)
-        if payload is not None:
-            return f"refused, nothing sent: {self.explain(decode_revert(payload))}"
-        if "insufficient funds" in exc.message.lower():
-            return f"insufficient gas: {self.signer.address} has too little ETH ({exc.message})"
-        return f"refused, nothing sent ({method}): {exc.message}"
+        return refusal_line(exc, self.context(), sender=self.signer.address, method=method)
 
     def fee_estimate(self, gas: int) -> int:
         """The most the transactions of `gas` units may cost at today's fees (wei)."""
