@@ -6,12 +6,22 @@ from typing import Any
 
 import pytest
 
-from tests._localnet import Localnet, localnet
+from tests._localnet import Localnet, start_localnet
 from tests.agent._agents import Agent
 
-__all__ = ["agents", "localnet"]
 
 MakeAgent = Callable[..., Agent]
+
+
+@pytest.fixture
+def localnet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Localnet]:
+    """A fresh chain with the contracts deployed; a test module may set LOCALNET_DEPLOY (e.g. a
+    short heartbeat timeout) to change the deployment."""
+    net = start_localnet(tmp_path, **getattr(request.module, "LOCALNET_DEPLOY", {}))
+    try:
+        yield net
+    finally:
+        net.anvil.stop()
 
 
 @pytest.fixture
