@@ -6,6 +6,7 @@ from oracle.commands.account import account_group
 from oracle.commands.alloc import alloc_group
 from oracle.commands.audit import audit_command
 from oracle.commands.compensation import compensation_group
+from oracle.commands.dashboard import dashboard_command
 from oracle.commands.earnings import earnings_group
 from oracle.commands.faucet import faucet_command
 from oracle.commands.network import network_group
@@ -19,6 +20,7 @@ COMMAND_GROUPS: list[click.Command] = [
     alloc_group,
     oracle_group,
     audit_command,
+    dashboard_command,
     node_group,
     # the wallet CLI (issue 17)
     account_group,

@@ -1,0 +1,1 @@
+"""One module per page: each turns a `View` into the plain values its template shows."""

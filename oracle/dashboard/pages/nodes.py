@@ -1,0 +1,163 @@
+"""The node list, and one node: its telemetry over time (load, watts, heartbeat gaps), its
+assignments and what it earned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from oracle.chain.mirror import RUNNING
+from oracle.dashboard import history
+from oracle.dashboard.charts import Series, chart
+from oracle.dashboard.events import describe
+from oracle.dashboard.pages.common import (
+    accrued,
+    gap_cap,
+    node_row,
+    page_bounds,
+    power_now,
+)
+from oracle.dashboard.view import View
+
+PER_PAGE = 100
+TELEMETRY_POINTS = 2_000
+TIMELINE = 40
+
+
+def build_list(view: View, page: int) -> dict[str, Any]:
+    nodes = view.mirror.nodes_at(view.block)
+    offset, pages, page = page_bounds(page, PER_PAGE, len(nodes))
+    return {
+        "nodes": [node_row(n, view) for n in nodes[offset : offset + PER_PAGE]],
+        "node_count": len(nodes),
+        "page": page,
+        "pages": pages,
+    }
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    id: int
+    task_id: int
+    units: int
+    price: int
+    status: str
+    step: int
+    start_at: int
+    last_checkpoint_at: int
+    cid: bytes | None
+    resumes_from: int
+    earned: int  # paid at close, or accrued so far while running
+    settled: bool
+
+
+@dataclass(frozen=True)
+class Gaps:
+    count: int
+    longest: int
+    mean: int
+    over_timeout: int
+
+
+def build(view: View, node_id: int) -> dict[str, Any] | None:
+    node = view.mirror.node_at(node_id, view.block)
+    if node is None:
+        return None
+    cap = gap_cap(view)
+    beats = history.heartbeats(view.conn, view.block, node_id, limit=TELEMETRY_POINTS)
+    # the first gap counts from the registration (the registry's first "heartbeat"), unless
+    # older heartbeats were left out of the chart
+    previous = _registered_at(view, node_id) if len(beats) < TELEMETRY_POINTS else None
+    times, load, watts, gaps = [], [], [], []
+    for beat in beats:
+        times.append(beat.timestamp)
+        load.append(beat.load_bps / 100)
+        watts.append(beat.watts)
+        if previous is not None:
+            gaps.append(beat.timestamp - previous)
+        previous = beat.timestamp
+    gap_values: list[int | None] = [None] * (len(times) - len(gaps)) + list(gaps)
+    telemetry = chart(
+        "Load and power",
+        times,
+        [Series("load %", load, "%", stepped=True), Series("watts", watts, "W", stepped=True)],
+    )
+    limit = view.mirror.classes_at(view.block).get("0x" + node.resource_class.hex(), {})
+    if limit.get("wattLimit"):
+        telemetry["thresholds"] = {"W": int(limit["wattLimit"])}
+    gap_chart = chart(
+        "Seconds since the previous heartbeat",
+        times,
+        [Series("gap s", gap_values, "s", bars=True)],
+        thresholds={"s": cap},
+    )
+    closed = {
+        int(e.args["assignmentId"]): e
+        for e in history.logs(
+            view.conn,
+            view.block,
+            contract="TaskMarket",
+            events=("AssignmentClosed",),
+            arg=("nodeId", node_id),
+        )
+    }
+    assignments = []
+    for a in view.mirror.assignments_at(view.block, "node_id = ?", (node_id,)):
+        close = closed.get(a.id)
+        assignments.append(
+            AssignmentRow(
+                id=a.id,
+                task_id=a.task_id,
+                units=a.units,
+                price=a.price,
+                status=a.status_name,
+                step=a.step,
+                start_at=a.start_at,
+                last_checkpoint_at=a.last_checkpoint_at,
+                cid=a.cid,
+                resumes_from=a.resumes_from,
+                earned=int(close.args["earned"]) if close else accrued(a),
+                settled=close is not None or a.status != RUNNING,
+            )
+        )
+    paid = sum(int(e.args["earned"]) for e in closed.values())
+    accruing = sum(r.earned for r in assignments if not r.settled)
+    timeline = history.logs(
+        view.conn, view.block, arg=("nodeId", node_id), newest_first=True, limit=TIMELINE
+    )
+    names = view.network.class_names
+    return {
+        "node": node_row(node, view),
+        "state": node,
+        "registered_at": _registered_at(view, node_id),
+        "power_now": power_now(node, view, cap),
+        "watt_limit": int(limit["wattLimit"]) if limit.get("wattLimit") else None,
+        "telemetry": telemetry,
+        "gap_chart": gap_chart,
+        "gaps": Gaps(
+            count=len(gaps),
+            longest=max(gaps, default=0),
+            mean=sum(gaps) // len(gaps) if gaps else 0,
+            over_timeout=sum(1 for g in gaps if g > cap),
+        ),
+        "heartbeat_count": len(beats),
+        "gap_cap": cap,
+        "assignments": assignments,
+        "earned_paid": paid,
+        "earned_accruing": accruing,
+        "owner_withdrawable": view.mirror.earnings_at(node.owner, view.block),
+        "timeline": [(e, describe(e, names)) for e in timeline],
+    }
+
+
+def _registered_at(view: View, node_id: int) -> int | None:
+    """The registration's block time: the first 'heartbeat' the registry counts from."""
+    rows = history.logs(
+        view.conn,
+        view.block,
+        contract="NodeRegistry",
+        events=("NodeRegistered",),
+        arg=("nodeId", node_id),
+        limit=1,
+    )
+    return rows[0].timestamp if rows else None
