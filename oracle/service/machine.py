@@ -161,6 +161,7 @@ class RoundMachine:
         self.buffered: list[Proposal | Signatures | Attested] = []
         self._signed_before: dict[tuple[int, int], tuple[bytes, ...]] = {}
         self.chain_round = 0  # the chain's latest round at the last tick
+        self.last_view: View | None = None
 
     def _not_stale(self, round: int, kind: str) -> None:
         if round <= self.chain_round:
@@ -220,6 +221,7 @@ class RoundMachine:
         actions: list[Action] = []
         next_round = view.latest_round + 1
         self.chain_round = max(self.chain_round, view.latest_round)
+        self.last_view = view
         if self.attested is not None:
             if view.latest_round >= self.attested.last_round:
                 actions.append(Note("round_complete", f"rounds {self.attested.first_round}"
@@ -326,6 +328,8 @@ class RoundMachine:
         actions: list[Action] = []
         if result.error:
             actions.append(Note("compute_failed", result.error))
+        if self.last_view is not None and self.attested is None:
+            actions += self._maybe_propose(now, self.last_view)
         actions += self._maybe_sign()
         actions += self._maybe_attest(now)
         return actions
