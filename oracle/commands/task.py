@@ -468,3 +468,32 @@ def refund(task_id: int, yes: bool, opts: WalletOptions) -> None:
         f"refunded {show_ver(paid)} of task {task_id} to {session.signer.address} "
         f"(tx {sent.outcome.tx_hash})"
     )
+
+
+@task_group.command("settle")
+@click.argument("task_id", metavar="ID", type=click.IntRange(min=1))
+@yes_option
+@wallet_command(signs=True)
+def settle(task_id: int, yes: bool, opts: WalletOptions) -> None:
+    """Settle the running assignments of an ended task ID at their last checkpoints (after a
+    cancellation, once the completion window closed), so its escrow can be refunded."""
+    session = Session(opts)
+    _task_view.require_task(session, task_id)
+    report = _task_view.build(session, session.cache(), task_id)
+    running = [a for a in report.assignments if a.status == _task_view.RUNNING]
+    if not running:
+        fail(f"task {task_id} has no running assignment to settle (nothing sent)")
+    market = session.contracts.market.functions
+    gas = sum(session.check_call(market.settle(a.id)) for a in running)
+    fee = session.require_gas(gas)
+    lines: list[tuple[str, object]] = [
+        (f"assignment {a.id}", f"node {a.node_id}, {a.units} units, earns {show_ver(a.earned)}")
+        for a in running
+    ]
+    session.propose(
+        f"Settle {plural(len(running), 'assignment')} of task {task_id}:", lines, fee, yes
+    )
+    for a in running:
+        sent = session.send(market.settle(a.id), purpose="settle")
+        click.echo(f"assignment {a.id} settled (tx {sent.outcome.tx_hash})")
+    click.echo(f"then get the rest back: verai task refund {task_id}")

@@ -235,6 +235,41 @@ def test_cancel_then_refund_returns_the_whole_escrow(cli: Cli, net: Localnet, wo
     assert _ver(net, dev.address) == balance + 20 * VER
 
 
+def test_cancelled_running_work_is_settled_then_refunded(
+    cli: Cli, net: Localnet, world: Any
+) -> None:
+    dev, owner = world["dev"], world["owner"]
+    task_id = _submit(cli, units="2")
+    allocate(net, task_id, world["node"], 2, 2 * VER)
+    assignment_id = _assignment(net, task_id)
+    net.mine(seconds=1800)
+    net.send(
+        net.contracts.checkpoints.functions.commit(assignment_id, 5, cid_bytes_for(b"half")), owner
+    )
+    cli.ok("task", "cancel", str(task_id), "--account", DEV, "--yes")
+    refused = cli.refused("task", "refund", str(task_id), "--account", DEV, "--yes")
+    assert refused == (
+        f"refused, nothing sent: TaskMarketUnitsStillRunning: task {task_id} still has 2 units "
+        "running (settle them first)"
+    )
+    market = net.contracts.market
+    window = next((e for e in market.abi if e.get("name") == "COMPLETION_WINDOW"), None)
+    net.mine(seconds=(int(market.functions.COMPLETION_WINDOW().call()) if window else 0) + 1)
+    settled = cli.ok("task", "settle", str(task_id), "--account", "TEST::7", "--yes")
+    assert f"assignment {assignment_id} settled" in settled.stdout
+    status = cli.json("task", "status", str(task_id))
+    (line,) = status["assignments"]
+    earned = int(line["earned"])
+    span = line["last_checkpoint_at"] - line["start_at"]  # paid up to the last checkpoint only
+    assert line["status"] == "Ended" and span >= 1800
+    assert earned == 2 * 2 * VER * span // 3600 and status["paid"] == str(earned)
+    balance = _ver(net, dev.address)
+    cli.ok("task", "refund", str(task_id), "--account", DEV, "--yes")
+    assert _ver(net, dev.address) == balance + 10 * VER - earned
+    nothing = cli.refused("task", "settle", str(task_id), "--account", DEV, "--yes")
+    assert nothing == f"task {task_id} has no running assignment to settle (nothing sent)"
+
+
 def test_list_mine_shows_only_the_wallets_tasks(cli: Cli, net: Localnet, world: Any) -> None:
     cli.ok("faucet", "TEST::5", "--ver", "100")
     other = cli.ok(
@@ -384,3 +419,30 @@ def test_balance_and_network_status_read_one_block(cli: Cli, net: Localnet, worl
     text = cli.ok("network", "status").stdout
     assert f"VerAI network on chain 84532, block {status['block']:,}" in text
     assert "GPU-A100-80G" in text and "2 VER/unit-h" in text
+
+
+def test_the_event_cache_reads_only_the_new_blocks(
+    cli: Cli, net: Localnet, world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oracle.chain.rpc import Rpc
+
+    ranges: list[tuple[int, int]] = []
+    request = Rpc.request
+
+    def counting(self: Rpc, method: str, params: Any = ()) -> Any:  # a spy: the real call runs
+        if method == "eth_getLogs":
+            ranges.append((int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)))
+        return request(self, method, params)
+
+    monkeypatch.setattr(Rpc, "request", counting)
+    cache = tmp_path / "cache"
+    first = cli.json("network", "status", VERAI_CACHE_DIR=str(cache))
+    registry = net.record.contracts["NodeRegistry"].lower()
+    assert [p.name for p in cache.glob("*.sqlite")] == [f"84532-{registry}.sqlite"]
+    assert ranges[0][0] == net.record.start_block and ranges[-1][1] == first["block"]
+    ranges.clear()
+    net.mine(3)
+    second = cli.json("network", "status", VERAI_CACHE_DIR=str(cache))
+    assert ranges == [(first["block"] + 1, second["block"])]
+    assert second["block"] == first["block"] + 3
+    assert second["classes"] == first["classes"]
