@@ -13,19 +13,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from oracle import vrf  # noqa: E402
-from oracle.reports import Domain  # noqa: E402
-from oracle.service.document import build_document  # noqa: E402
-from oracle.service.inputs import GasTable, NodeRow, Parameters, RoundInputs, TaskRow  # noqa: E402
-from oracle.service.messages import digests_of, sign_reports  # noqa: E402
-from oracle.service.solve import cut, solve  # noqa: E402
-from scripts._committee import LOCAL_MEMBERS, LOCAL_VRF_SECRET  # noqa: E402
+from oracle import vrf
+from oracle.reports import Domain
+from oracle.service.document import build_document
+from oracle.service.inputs import GasTable, NodeRow, Parameters, RoundInputs, TaskRow
+from oracle.service.messages import digests_of, sign_reports
+from oracle.service.solve import cut, solve
+from scripts._committee import LOCAL_MEMBERS, LOCAL_VRF_SECRET
 
 GPU = "0x" + "aa" * 32
 
@@ -33,7 +32,8 @@ GPU = "0x" + "aa" * 32
 def synthetic(nodes: int, tasks: int) -> RoundInputs:
     return RoundInputs(
         chain_id=84532, market="0x" + "11" * 20, verifier="0x" + "22" * 20,
-        config_digest="0x" + "33" * 32, vrf_public_key="0x" + vrf.public_key(LOCAL_VRF_SECRET).hex(),
+        config_digest="0x" + "33" * 32,
+        vrf_public_key="0x" + vrf.public_key(LOCAL_VRF_SECRET).hex(),
         first_round=1, service_index=0, snapshot_block=1, block_hash="0x" + "44" * 32,
         timestamp=1, parameters=Parameters(2_000, 5_000, 10_000_000, 3, GasTable()),
         nodes=tuple(NodeRow(i, GPU, 1, 8, 0, 10**15 + (i * 7919) % 1000, 0, 0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from oracle import sortition
 from oracle.allocation import Allocation
@@ -39,7 +39,7 @@ class AuditError(ServiceError):
     """The audit could not run (no such round, document not found)."""
 
 
-class Store:
+class Store(Protocol):
     def get(self, cid: str) -> bytes: ...
 
 

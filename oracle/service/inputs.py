@@ -122,7 +122,8 @@ class RoundInputs:
     failed: tuple[FailedRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        value: dict[str, Any] = _jsonable(asdict(self))
+        return value
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RoundInputs:

@@ -253,15 +253,13 @@ class RoundMachine:
             actions += self._new_round(next_round, view, now)
         rnd = self.round
         assert rnd is not None
-        if self.attested is not None:
-            return actions
         if view.cursor not in rnd.computed and view.cursor not in rnd.computing:
             rnd.computing.add(view.cursor)
             actions.append(Compute(rnd.number, view.cursor))
-        if any(c.entries for c in rnd.computed.values()) or rnd.proposal is not None:
-            if not rnd.work_seen:
-                rnd.work_seen = True
-                rnd.attempt_started = now
+        has_work = any(c.entries for c in rnd.computed.values()) or rnd.proposal is not None
+        if has_work and not rnd.work_seen:
+            rnd.work_seen = True
+            rnd.attempt_started = now
         actions += self._maybe_propose(now, view)
         if rnd.work_seen:
             if now >= rnd.attempt_started + self.leader_timeout:

@@ -333,14 +333,14 @@ class Member:
                 return
             signed = action.proposal.signed(self.domain, self.account.key)
             body = encode(signed)
-            self.store.remember(signed.round, "proposal:%d" % signed.attempt, body)
+            self.store.remember(signed.round, f"proposal:{signed.attempt}", body)
             log.info(
                 "proposal sent",
                 extra={"attempt": signed.attempt, "snapshot_block": signed.snapshot_block,
                        "reports": len(signed.report_digests), "entries": action.computed.entries},
             )  # fmt: skip
             await self.client.broadcast(body)
-            await self._feed(lambda: self.machine.on_proposal(now, signed))  # type: ignore[union-attr]
+            await self._feed(lambda: self.machine.on_proposal(now, signed))
         elif isinstance(action, Sign):
             await self._sign(action)
         elif isinstance(action, Broadcast):
@@ -460,7 +460,7 @@ class Member:
                                   "cid": document.cid})  # fmt: skip
         await self.client.broadcast(body)
         now = time.monotonic()
-        await self._feed(lambda: self.machine.on_signatures(now, message))  # type: ignore[union-attr]
+        await self._feed(lambda: self.machine.on_signatures(now, message))
 
     # ------------------------------------------------------------------ messages
     async def handle_body(self, body: bytes, *, count: bool = True) -> tuple[int, dict[str, Any]]:

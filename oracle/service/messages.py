@@ -22,7 +22,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_keys import keys as eth_keys
+from eth_keys.datatypes import Signature as KeySignature
 from eth_utils.crypto import keccak
 
 from oracle.reports import (
@@ -203,7 +203,7 @@ def _uint(raw: object, where: str, bits: int) -> int:
     return int(value)
 
 
-def parse_message(body: bytes, limit: int) -> Message:
+def parse_message(body: bytes, limit: int) -> Message | _UncheckedAttested:
     """The message in `body`: RejectedMessage("oversized", 413) above `limit` bytes,
     ("malformed", 400) for anything that is not exactly one of the three shapes."""
     if len(body) > limit:
@@ -296,7 +296,7 @@ def recover_digest_signer(digest: bytes, signature: bytes) -> str:
     else:
         raise RejectedMessage("bad_signature", f"signature of {len(signature)} bytes")
     try:
-        sig = eth_keys.Signature(vrs=(parity, r, s))
+        sig = KeySignature(vrs=(parity, r, s))
         return str(sig.recover_public_key_from_msg_hash(digest).to_checksum_address())
     except Exception as exc:  # eth-keys raises BadSignature, ValidationError, ...
         raise RejectedMessage("bad_signature", f"signature does not recover: {exc}") from None

@@ -172,9 +172,8 @@ def solve(inputs: RoundInputs, prove: Prover, *, path: Path | None = None) -> So
     state = _load_state(inputs, eligible, moved, params)
     if state is not None:
         for m in balance(state):
-            if m.assignment not in moved:
-                if try_move(m.assignment, m.task, m.units, m.target):
-                    moved.add(m.assignment)
+            if m.assignment not in moved and try_move(m.assignment, m.task, m.units, m.target):
+                moved.add(m.assignment)
 
     # 4. allocation
     snapshot = Snapshot(

@@ -24,10 +24,11 @@ def read_status(path: Path) -> dict[str, Any]:
         if config
         else "no config ingested"
     )
-    held = [
-        f"rounds {json.loads(b)['round']}..{json.loads(b)['round'] + len(json.loads(b)['reports']) - 1}"
-        for b in store.held(latest)
-    ]
+    held = []
+    for body in store.held(latest):
+        message = json.loads(body)
+        first = int(message["round"])
+        held.append(f"rounds {first}..{first + len(message['reports']) - 1}")
     pending = []
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "transactions" in tables:

@@ -197,8 +197,9 @@ def make_committee(
         argv = [sys.executable, "-c", "from oracle.cli import main; main()", "oracle", "run"]
         process = ManagedProcess(f"oracle-{i}", argv, folder / f"member-{i}.log", env=env)
         committee.members.append(
-            MemberProcess(i, member.address, peer_port, metrics_port, Path(env["VERAI_DB"]),
-                          process, env)  # fmt: skip
+            MemberProcess(
+                i, member.address, peer_port, metrics_port, Path(env["VERAI_DB"]), process, env
+            )
         )
     return committee
 

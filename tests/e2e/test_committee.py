@@ -18,7 +18,7 @@ from oracle.reports import Domain
 from oracle.service.messages import Proposal, Signatures, encode
 from scripts._processes import wait_until
 from tests._localnet import VER, Localnet
-from tests.e2e._committee_harness import Committee, make_committee, member_key, stranger_key
+from tests.e2e._committee_harness import Committee, make_committee, stranger_key
 
 pytestmark = pytest.mark.e2e
 
@@ -160,13 +160,14 @@ def test_garbage_replayed_and_non_member_messages_are_rejected(committee: Commit
     stranger = Proposal(digest, round_, 0, 1, b"\x11" * 32, b"\x22" * 32, (b"\x33" * 32,))
     reply = post(encode(stranger.signed(domain, stranger_key())))
     assert reply.status_code == 403 and reply.json()["reason"] == "non_member"
-    from oracle.service.messages import sign_reports  # noqa: F401  (same signing path)
     from eth_account import Account
 
+    from oracle.service.messages import sign_reports  # noqa: F401  (same signing path)
+
     fake = Account.unsafe_sign_hash(b"\x44" * 32, stranger_key())
-    compact = int(fake.r).to_bytes(32, "big") + (
-        (int(fake.v) - 27) << 255 | int(fake.s)
-    ).to_bytes(32, "big")
+    compact = int(fake.r).to_bytes(32, "big") + ((int(fake.v) - 27) << 255 | int(fake.s)).to_bytes(
+        32, "big"
+    )
     non_member_sigs = Signatures(digest, round_, 0, (b"\x44" * 32,), (compact,))
     assert post(encode(non_member_sigs)).status_code == 403
     old = requests.get(f"{c.members[3].url}/v1/round/1", timeout=10).json()["messages"]

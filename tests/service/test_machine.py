@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from oracle.reports import AllocationEntry, Domain, Report, report_digest
@@ -89,7 +91,7 @@ def test_quorum_forms_attested_and_transmission_follows_the_schedule() -> None:
     assert len(sent) == 1 and sent[0].position == 1
     assert second.tick(6.0, view(12)) == []  # once per stage
     done = second.tick(7.0, view(13, latest=1))
-    assert [a.event for a in done if hasattr(a, "event")][0] == "round_complete"
+    assert next(a.event for a in done if hasattr(a, "event")) == "round_complete"
 
 
 def test_silent_leader_is_replaced_by_the_next_in_order() -> None:
@@ -153,7 +155,7 @@ def test_a_member_never_signs_two_proposals_of_one_attempt_even_after_a_restart(
 
 def test_leaders_differ_for_consecutive_service_rounds() -> None:
     leaders = [leader(DIGEST, i, 0, MEMBERS) for i in range(12)]
-    assert all(a != b for a, b in zip(leaders, leaders[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(leaders))
     assert set(leaders) == set(MEMBERS)
     orders = {tuple(transmission_order(DIGEST, r, MEMBERS)) for r in range(1, 30)}
     assert len(orders) > 5 and all(sorted(o) == sorted(MEMBERS) for o in orders)
