@@ -97,6 +97,8 @@ def format_errors(exc: ValidationError) -> str:
             lines.append(f"unknown setting {name!r} (no such option; see --help)")
             continue
         value = error.get("input")
+        if isinstance(value, Path):
+            value = str(value)
         shown = "(missing)" if error.get("type") == "missing" else repr(value)
         lines.append(f"setting {name} ({env_name(name)}) = {shown}: {message}")
     return "\n".join(lines)
