@@ -18,6 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help deps deps-ipfs test-ipfs compile abi abi-check lint typecheck test test-fast demo gas gas-snapshot bench clean
 .PHONY: security slither fuzz fuzz-long halmos audit
+.PHONY: test-browser dashboard-vendor
 .PHONY: image image-tools image-base image-context image-clean lint-images chart-check
 
 help: ## list the targets
@@ -61,7 +62,26 @@ $(STAMPS)/mythril: tools/mythril-requirements.lock
 		-c tools/mythril-requirements.lock mythril
 	@touch $@
 
-deps: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/security-tools $(STAMPS)/deploy-tools ## install everything the project needs (idempotent)
+# Debian's Chromium for the dashboard's browser tests: Playwright drives it (its own browser
+# download cannot work on these offline machines). The machines run as root; elsewhere this
+# says what to run instead.
+CHROMIUM ?= /usr/bin/chromium
+export VERAI_CHROMIUM := $(CHROMIUM)
+
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "==> apt-get install chromium (the dashboard's browser tests)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "chromium is missing: sudo apt-get install -y chromium (or make CHROMIUM=/path/to/it)"; \
+			exit 1; \
+		fi; \
+	fi
+	@touch $@
+
+deps: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/security-tools $(STAMPS)/deploy-tools $(STAMPS)/chromium ## install everything the project needs (idempotent)
 
 compile: deps ## compile the contracts with ape-solidity
 	ape compile
@@ -85,6 +105,16 @@ test: deps lint typecheck abi-check security lint-images chart-check ## lint, ty
 	ape test tests -m 'not ipfs' -p no:cacheprovider -q; \
 	echo "suite time: $$(( $$(date +%s) - start )) s"
 	$(BIN)/python tools/gas_snapshot.py check
+
+test-browser: deps ## the dashboard's browser tests alone (headless Chromium; make test runs them too)
+	ape test tests/dashboard -p no:cacheprovider -q
+
+# The dashboard serves uPlot from a committed copy (images have no node_modules); a test in
+# make test (tests/dashboard/test_vendor.py) fails when the copy differs from the pinned package.
+DASHBOARD_VENDOR := oracle/dashboard/static/vendor
+dashboard-vendor: $(STAMPS)/node ## refresh the dashboard's vendored uPlot from node_modules (after changing its pin)
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(DASHBOARD_VENDOR)/
+	cp node_modules/uplot/LICENSE $(DASHBOARD_VENDOR)/uPlot.LICENSE
 
 demo: deps ## start a local chain posing as BASE Sepolia and run the whole system end to end
 	ape run demo
