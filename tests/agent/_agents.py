@@ -3,6 +3,7 @@ TOML config, task specs, and the committee reports the oracle service would tran
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import sys
@@ -170,11 +171,23 @@ def node_price(net: Localnet, node_id: int) -> int:
     return int(net.contracts.registry.functions.getNode(node_id).call()[5])
 
 
+def draws_of(net: Localnet, assignment_id: int) -> int:
+    """TaskMarket.drawsOf(assignment): the VRF draws published for its reassignment so far (0
+    on a market without the counter: attempt = draw << 32 | id is then the assignment id)."""
+    market = net.contracts.market
+    if not any(e.get("name") == "drawsOf" for e in market.abi):
+        return 0
+    return int(market.functions.drawsOf(assignment_id).call())
+
+
 def reassign(net: Localnet, failed_assignment: int, candidates: list[Candidate]) -> dict[str, Any]:
     """Transmits a VRF reassignment report for a Failed assignment."""
     market = net.contracts.market
     task_id = int(market.functions.getAssignment(failed_assignment).call()[0])
     seed = int(market.functions.getTask(task_id).call()[7])
+    fields: dict[str, Any] = {}
+    if "draw" in inspect.signature(prove_reassignment).parameters:
+        fields["draw"] = draws_of(net, failed_assignment)  # issue 10: on-chain attempt counter
     entry = prove_reassignment(
         LOCAL_VRF_SECRET,
         chain_id=net.chain_id,
@@ -183,6 +196,7 @@ def reassign(net: Localnet, failed_assignment: int, candidates: list[Candidate])
         task_seed=seed.to_bytes(32, "big"),
         assignment_id=failed_assignment,
         candidates=candidates,
+        **fields,
     )
     head = net.head()
     report = Report(
@@ -233,3 +247,21 @@ def wait_status(net: Localnet, assignment_id: int, status: int, timeout: float =
         timeout=timeout,
         what=f"assignment {assignment_id} to reach status {status}",
     )
+
+
+def fail_node(net: Localnet, node_id: int, reporter_index: int = 18) -> None:
+    """Lets the node's heartbeat timeout pass and reports it until it is Failed (one report, or
+    a suspicion then a second report after the failure grace, as the registry requires)."""
+    from oracle.agent import reads
+
+    registry = net.contracts.registry
+    reporter = net.account(reporter_index)
+    function = registry.functions.parameters()
+    params = reads._fields(function, function.call())
+    net.mine(seconds=int(params["heartbeatTimeout"]) + 1)
+    for _ in range(3):
+        net.send(registry.functions.reportFailure(node_id), reporter)
+        if reads.node(net.contracts, node_id).status == reads.FAILED:
+            return
+        net.mine(seconds=int(params.get("failureGrace", 0)) + 1)
+    raise AssertionError(f"node {node_id} did not fail")

@@ -9,7 +9,6 @@ import pytest
 from tests._localnet import Localnet, start_localnet
 from tests.agent._agents import Agent
 
-
 MakeAgent = Callable[..., Agent]
 
 
