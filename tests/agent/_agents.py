@@ -108,7 +108,8 @@ class Agent:
 
     def write_config(self) -> Path:
         path = self.home / "agent.toml"
-        path.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in self.settings.items()))
+        lines = [f"{k} = {toml_value(v)}\n" for k, v in self.settings.items() if v is not None]
+        path.write_text("".join(lines))
         return path
 
     def start(self, *extra: str) -> Agent:
