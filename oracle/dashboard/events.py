@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from oracle.chain.mirror import ASSIGNMENT_STATUS, NODE_STATUS
-from oracle.dashboard.format import cid_text, ver
+from oracle.dashboard.format import cid_text, utc, ver
 from oracle.dashboard.history import LogRow
 
 _AMOUNTS = {
@@ -24,12 +24,15 @@ _AMOUNTS = {
     "newPrice",
     "minStake",
 }
+_TIMES = {"paidUntil", "expiresAt", "unbondingEndsAt", "failableAt", "checkpointsCloseAt"}
 _SKIP = {"seed"}
 
 
 def _value(event: str, name: str, value: Any, class_names: dict[bytes, str]) -> str:
     if name in _AMOUNTS and isinstance(value, int):
         return ver(value)
+    if name in _TIMES and isinstance(value, int):
+        return utc(value)
     if name == "cid" and isinstance(value, str):
         return cid_text(value)
     if name in ("from", "to") and event == "NodeStatusChanged" and isinstance(value, int):

@@ -4,10 +4,13 @@ mirror lives and how often to look at the chain. Flags > VERAI_* variables > TOM
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from oracle.config import BASE_SEPOLIA_RPC, LOCAL_RPC, ChainSettings
 
@@ -32,7 +35,8 @@ class DashboardSettings(ChainSettings):
     ipfs_url: str | None = Field(
         None, description="Kubo RPC API URL to fetch round documents from (audits)"
     )
-    audit_paths: tuple[str, ...] = Field(
+    # NoDecode: VERAI_AUDIT_PATHS=structured,mcf is split below, not parsed as JSON
+    audit_paths: Annotated[tuple[str, ...], NoDecode] = Field(
         ("structured", "mcf", "lp"), description="solvers `verai audit` re-solves rounds with"
     )
     max_live_clients: int = Field(
@@ -52,7 +56,13 @@ class DashboardSettings(ChainSettings):
     @classmethod
     def _split_paths(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
+            text = value.strip()
+            if text.startswith("["):  # the JSON form works too
+                try:
+                    return tuple(json.loads(text))
+                except (ValueError, TypeError):
+                    return value
+            return tuple(part.strip() for part in text.split(",") if part.strip())
         return value
 
     @field_validator("audit_paths")
@@ -60,9 +70,7 @@ class DashboardSettings(ChainSettings):
     def _check_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [p for p in value if p not in ("structured", "mcf", "lp")]
         if bad or "structured" not in value:
-            raise ValueError(
-                f"{','.join(value)!r}: choose among structured, mcf, lp (structured is required)"
-            )
+            raise ValueError("choose among structured, mcf, lp (structured is required)")
         return value
 
     @property

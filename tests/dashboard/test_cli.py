@@ -7,6 +7,8 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from oracle.dashboard.settings import DashboardSettings, parse_listen
 from tests.dashboard.conftest import ROOT, verai
 
@@ -75,3 +77,14 @@ def test_it_binds_to_this_machine_unless_told_otherwise() -> None:
     assert parse_listen("[::1]:9000") == ("::1", 9000)
     assert not DashboardSettings(listen_host="::1").public
     assert DashboardSettings(listen_host="0.0.0.0").public
+
+
+def test_audit_paths_come_from_the_environment_as_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    from oracle.config import SettingsError, load_settings
+
+    monkeypatch.setenv("VERAI_AUDIT_PATHS", "structured,mcf")
+    assert load_settings(DashboardSettings).audit_paths == ("structured", "mcf")
+    monkeypatch.setenv("VERAI_AUDIT_PATHS", "lp")
+    with pytest.raises(SettingsError, match=r"audit_paths \(VERAI_AUDIT_PATHS\) = 'lp'"):
+        load_settings(DashboardSettings)

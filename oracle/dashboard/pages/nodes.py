@@ -66,8 +66,13 @@ def build(view: View, node_id: int) -> dict[str, Any] | None:
     cap = gap_cap(view)
     beats = history.heartbeats(view.conn, view.block, node_id, limit=TELEMETRY_POINTS)
     # the first gap counts from the registration (the registry's first "heartbeat"), unless
-    # older heartbeats were left out of the chart
-    previous = _registered_at(view, node_id) if len(beats) < TELEMETRY_POINTS else None
+    # older heartbeats were left out of the chart or pruned from the history
+    registration = _registration(view, node_id)
+    kept_from = view.block - view.mirror.heartbeat_retention_blocks  # Mirror.prune's horizon
+    complete = (
+        len(beats) < TELEMETRY_POINTS and registration is not None and registration[0] >= kept_from
+    )
+    previous = registration[1] if complete and registration is not None else None
     times, load, watts, gaps = [], [], [], []
     for beat in beats:
         times.append(beat.timestamp)
@@ -129,7 +134,7 @@ def build(view: View, node_id: int) -> dict[str, Any] | None:
     return {
         "node": node_row(node, view),
         "state": node,
-        "registered_at": _registered_at(view, node_id),
+        "registered_at": registration[1] if registration else None,
         "power_now": power_now(node, view, cap),
         "watt_limit": int(limit["wattLimit"]) if limit.get("wattLimit") else None,
         "telemetry": telemetry,
@@ -150,8 +155,8 @@ def build(view: View, node_id: int) -> dict[str, Any] | None:
     }
 
 
-def _registered_at(view: View, node_id: int) -> int | None:
-    """The registration's block time: the first 'heartbeat' the registry counts from."""
+def _registration(view: View, node_id: int) -> tuple[int, int] | None:
+    """(block, time) of the registration: the first 'heartbeat' the registry counts from."""
     rows = history.logs(
         view.conn,
         view.block,
@@ -160,4 +165,4 @@ def _registered_at(view: View, node_id: int) -> int | None:
         arg=("nodeId", node_id),
         limit=1,
     )
-    return rows[0].timestamp if rows else None
+    return (rows[0].block_number, rows[0].timestamp) if rows else None
