@@ -112,7 +112,8 @@ class Session:
         try:
             chain = open_chain(self.settings, retry=CLI_RETRY)
         except ChainError as exc:
-            fail(str(exc))
+            # the chain layer names the services' flag; this command's is --network
+            fail(str(exc).replace("(--rpc-url / VERAI_RPC_URL)", "(--network / VERAI_NETWORK)"))
         if self.opts.network == "base-sepolia" and chain.chain_id != BASE_SEPOLIA_CHAIN_ID:
             fail(
                 f"--network base-sepolia: the RPC at {self.settings.rpc_url} serves chain "
