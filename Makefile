@@ -19,7 +19,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help deps deps-ipfs test-ipfs compile abi abi-check lint typecheck test test-fast demo gas gas-snapshot bench clean
 .PHONY: security slither fuzz fuzz-long halmos audit
 .PHONY: test-browser dashboard-vendor
-.PHONY: image image-tools image-base image-context image-clean lint-images chart-check
+.PHONY: image image-tools image-base image-context image-check image-clean lint-images chart-check
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -221,8 +221,10 @@ image-tools: ## apt-get the image builders when missing (mmdebstrap, podman, bui
 $(IMAGE_DIR)/rootfs.tar:
 	@mkdir -p $(IMAGE_DIR)
 	@echo "==> mmdebstrap bookworm -> $@"
-	@start=$$(date +%s); mmdebstrap $(MMDEBSTRAP_FLAGS) bookworm $@.partial; \
-	mv $@.partial $@; echo "rootfs time: $$(( $$(date +%s) - start )) s"
+	@# the output's extension picks the format: keep .tar on the partial file
+	@rm -rf $(IMAGE_DIR)/rootfs.partial.tar
+	@start=$$(date +%s); mmdebstrap --quiet $(MMDEBSTRAP_FLAGS) bookworm $(IMAGE_DIR)/rootfs.partial.tar; \
+	mv $(IMAGE_DIR)/rootfs.partial.tar $@; echo "rootfs time: $$(( $$(date +%s) - start )) s"
 	@podman image rm --force $(IMAGE_BASE) >/dev/null 2>&1 || true
 
 image-base: image-tools $(IMAGE_DIR)/rootfs.tar ## the local base image (podman import of the rootfs)
@@ -233,7 +235,7 @@ image-base: image-tools $(IMAGE_DIR)/rootfs.tar ## the local base image (podman 
 image-context: $(STAMPS)/python ## the build context: runtime wheels pinned by requirements.lock
 	$(BIN)/python tools/image_context.py --out $(IMAGE_DIR)/context
 
-image: image-base image-context ## build the oracle, agent and dashboard images offline; smoke-test each
+image: image-base image-context ## build the oracle, agent and dashboard images offline; smoke-test and run each
 	@start=$$(date +%s); for target in oracle agent dashboard; do \
 		tag=$(IMAGE_REGISTRY)/verai-$$target:$(IMAGE_VERSION); echo "==> podman build --target $$target -> $$tag"; \
 		podman build --quiet --isolation chroot --pull=never --format docker \
@@ -247,6 +249,10 @@ image: image-base image-context ## build the oracle, agent and dashboard images 
 	@docker/smoke.sh $(IMAGE_REGISTRY)/verai-dashboard:$(IMAGE_VERSION) $(IMAGE_CMD_dashboard)
 	@podman image prune --force >/dev/null
 	@podman images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep '/verai-'
+	@$(MAKE) --no-print-directory image-check
+
+image-check: $(STAMPS)/python ## run each image's process against a real Anvil until /healthz is green (part of make image)
+	$(BIN)/python tools/image_runtime_check.py --registry $(IMAGE_REGISTRY) --version $(IMAGE_VERSION)
 
 image-clean: ## remove the images, the base image and the rootfs (the next make image starts from scratch)
 	-podman image rm --force $(foreach t,oracle agent dashboard,$(IMAGE_REGISTRY)/verai-$(t):$(IMAGE_VERSION)) $(IMAGE_BASE)
