@@ -34,7 +34,8 @@ from tests._localnet import GPU, VER, Localnet, start_localnet
 SIZES = [136, 64 * 1024, 1024 * 1024]
 CHECKPOINTS = 15
 HEARTBEATS = 20
-HEARTBEAT_BUDGET = 31_400
+HEARTBEAT_SNAPSHOT = 31_414  # .gas-snapshot.json "NodeRegistry.heartbeat" (the "31.4k")
+HEARTBEAT_BUDGET = 32_000  # README "Gas": NodeRegistry.heartbeat (telemetry only) <= 32,000
 
 
 def setup(net: Localnet, folder: Path) -> tuple[SerialSender, int]:
@@ -113,11 +114,12 @@ def heartbeats(net: Localnet, sender: SerialSender, node: int) -> None:
         f"{telemetry.source.name} ({flag})"
     )
     worst = max(gases)
+    verdict = "within" if worst <= HEARTBEAT_BUDGET else "OVER"
     print(
-        f"  min {min(gases):,}  median {int(statistics.median(gases)):,}  max {worst:,}  "
-        f"budget {HEARTBEAT_BUDGET:,}: {'within' if worst <= HEARTBEAT_BUDGET * 1.02 else 'OVER'}"
-        f" ({worst / HEARTBEAT_BUDGET:.3f} of it; a reading that changes the load's or the watts'"
-        " storage byte from zero costs the most)"
+        f"  min {min(gases):,}  median {int(statistics.median(gases)):,}  max {worst:,}: "
+        f"{worst - HEARTBEAT_SNAPSHOT:+,} against the snapshot's {HEARTBEAT_SNAPSHOT:,}, "
+        f"{verdict} the {HEARTBEAT_BUDGET:,} budget (calldata: 16 gas per non-zero byte of the "
+        "load and watts, 4 per zero byte)"
     )
 
 
