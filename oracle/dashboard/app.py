@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,6 +35,7 @@ STATIC = HERE / "static"
 SQLITE_MAX_ID = 2**63 - 1
 KEEPALIVE_SECONDS = 15.0
 FRAGMENT_HEADER = "X-Verai-Fragment"
+RENDER_CACHE = 64  # rendered pages kept (oldest dropped first)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -85,6 +87,8 @@ class Dashboard:
         self.env = templates()
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="dashboard-page")
         self.closing = asyncio.Event()
+        self._cache: dict[tuple[Any, ...], tuple[int, str, int | None]] = {}
+        self._cache_lock = threading.Lock()
 
     # ------------------------------------------------------------------ application
     def application(self) -> web.Application:
@@ -184,13 +188,29 @@ class Dashboard:
                 status = self.reader.status.snapshot()
                 template = self.env.get_template("waiting.html")
                 return 200, template.render(view=None, status=status, **common), None
+            # every browser refreshes at each new block: render each page once per block
+            audits = view.conn.execute(
+                "SELECT COUNT(*), MAX(audited_at) FROM dashboard_audits"
+            ).fetchone()  # a verdict can arrive between blocks
+            key = (path, fragment, view.block, view.lag, view.status.get("error"), tuple(audits))
+            with self._cache_lock:
+                cached = self._cache.get(key)
+            if cached is not None:
+                return cached
             data = build(view)
             if data is None:
                 template = self.env.get_template("not_found.html")
-                return 404, template.render(view=view, status=view.status, **common), view.block
-            template = self.env.get_template(f"{name}.html")
-            html = template.render(view=view, status=view.status, **common, **data)
-            return 200, html, view.block
+                html = template.render(view=view, status=view.status, **common)
+                result = (404, html, view.block)
+            else:
+                template = self.env.get_template(f"{name}.html")
+                html = template.render(view=view, status=view.status, **common, **data)
+                result = (200, html, view.block)
+            with self._cache_lock:
+                self._cache[key] = result
+                while len(self._cache) > RENDER_CACHE:
+                    self._cache.pop(next(iter(self._cache)))
+            return result
 
     def _render_error(self, status: int, message: str) -> str:
         return self.env.get_template("error.html").render(

@@ -11,6 +11,7 @@ from oracle.chain.events import decode_logs
 from oracle.cid import cid_from_bytes
 from oracle.dashboard.format import age as format_age
 from oracle.units import format_ver
+from scripts._processes import wait_until
 from tests.dashboard._chain import LIVE, ChainAt
 from tests.dashboard._scenario import HOSTILE_METADATA, HOSTILE_SPEC
 from tests.dashboard.conftest import Tab
@@ -205,9 +206,16 @@ def test_rounds_page_lists_entries_skipped_reasons_gas_and_audit_verdicts(tab: T
     # the committee's round is audited by `verai audit`'s library against its published
     # document; the hand-made reports name documents that were never published
     committee = s.rounds["committee"]
-    tab.page.wait_for_selector(f"#round-{committee} .verdict-pass", timeout=30_000)
-    for number in (manual, s.rounds["reassignment"]):
-        tab.page.wait_for_selector(f"#round-{number} .verdict-unavailable", timeout=30_000)
+    verdicts = {committee: "pass", manual: "unavailable", s.rounds["reassignment"]: "unavailable"}
+
+    def audited() -> bool:
+        # the audits run in the background; verdicts show at the next load of the page
+        tab.open("/rounds")
+        return all(
+            tab.page.locator(f"#round-{n} .verdict-{v}").count() == 1 for n, v in verdicts.items()
+        )
+
+    wait_until(audited, timeout=60, what="the rounds' audit verdicts", interval=0.5)
     tab.screenshot("rounds")
     tab.open(f"/round/{committee}")
     checks = tab.page.locator("ul.checks li")
