@@ -51,7 +51,9 @@ def approval_for(session: Session, spender: str, needed: int, *, permit: bool) -
 
 
 def sign_permit(session: Session, spender: str, value: int) -> Permit:
-    deadline = int(time.time()) + PERMIT_LIFETIME
+    # the token compares the deadline with the block's time, which on a dev chain that was
+    # moved forward runs ahead of this machine's clock
+    deadline = max(int(time.time()), session.pin.timestamp) + PERMIT_LIFETIME
     v, r, s = permit_signature(session.contracts, session.sender, spender, value, deadline)
     return Permit(deadline, v, r, s)
 

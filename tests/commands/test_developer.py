@@ -43,7 +43,29 @@ def world(cli: Cli, net: Localnet) -> dict[str, Any]:
         "--yes",
     )
     assert registered["created"] is True
-    return {"node": registered["node_id"], "owner": net.account(2), "dev": net.account(1)}
+    # a second node, before the chain's clock is moved ahead of this machine's (the registration
+    # permit of oracle.agent.registration takes its deadline from the wall clock)
+    cli.ok("faucet", "TEST::3", "--ver", "200")
+    spare = cli.json(
+        "node",
+        "register",
+        GPU,
+        "--capacity",
+        "2",
+        "--price",
+        "2",
+        "--stake",
+        "100",
+        "--account",
+        "TEST::3",
+        "--yes",
+    )["node_id"]
+    return {
+        "node": registered["node_id"],
+        "owner": net.account(2),
+        "dev": net.account(1),
+        "spare": spare,
+    }
 
 
 def _ver(net: Localnet, address: str) -> int:
@@ -104,7 +126,7 @@ def test_submit_allocate_checkpoint_complete_refund(
     # the proposal shown before signing: escrow = ceil(4 x 2.5 x 7200 / 3600) = 20 VER
     assert "escrow       20 VER (the most it can cost" in submitted.stderr
     assert "an ERC-2612 permit signed with the transaction (one transaction)" in submitted.stderr
-    assert "1 active node ask 2 VER/unit-h; 1 within your cap (8 free units)" in submitted.stderr
+    assert "2 active nodes ask 2 VER/unit-h; 2 within your cap (10 free units)" in submitted.stderr
     assert _ver(net, dev.address) == before - 20 * VER
 
     status = cli.json("task", "status", str(task_id))
@@ -355,21 +377,7 @@ def _wait_for(log: Path, text: str, timeout: float = 60.0) -> None:
 
 
 def test_a_failed_node_compensates_the_developer(cli: Cli, net: Localnet, world: Any) -> None:
-    cli.ok("faucet", "TEST::3", "--ver", "200")
-    node = cli.json(
-        "node",
-        "register",
-        GPU,
-        "--capacity",
-        "2",
-        "--price",
-        "2",
-        "--stake",
-        "100",
-        "--account",
-        "TEST::3",
-        "--yes",
-    )["node_id"]
+    node = world["spare"]
     task_id = _submit(cli, units="2")
     allocate(net, task_id, node, 2, 2 * VER)
     assignment_id = _assignment(net, task_id)
