@@ -5,6 +5,7 @@ VERAI_* variables that are real settings of the process they configure."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,20 @@ import pytest
 import yaml
 
 from oracle.agent.settings import AgentSettings
+from oracle.config import load_settings
 from oracle.dashboard.settings import DashboardSettings
 from oracle.service.settings import OracleSettings
-from tests.deploy._chart import CHART, RECORD, ROOT, container, pod_spec, render, selects
+from tests.deploy._chart import (
+    CHART,
+    RECORD,
+    ROOT,
+    RenderError,
+    committee,
+    container,
+    pod_spec,
+    render,
+    selects,
+)
 
 WORKLOADS = ("StatefulSet", "DaemonSet", "Deployment")
 SETTINGS = {"oracle": OracleSettings, "agent": AgentSettings, "dashboard": DashboardSettings}
@@ -142,9 +154,60 @@ def test_schema_admits_only_real_setting_names():
 
 
 def test_a_misspelt_setting_is_refused():
-    from tests.deploy._chart import RenderError, committee
-
     values = committee(["alice", "bob", "carol", "dave"])
     values["oracle"]["settings"] = {"confirmation": 3}
     with pytest.raises(RenderError, match="additional properties 'confirmation' not allowed"):
         render(values)
+
+
+def _resolved_env(box: dict[str, Any], files: Path) -> dict[str, str]:
+    """The container's environment as the process would see it: downward-API fields and
+    Secret references filled in, $(VAR) expanded, and the paths of mounted files moved into
+    `files` (where they exist, since the settings check that key files do)."""
+    values: dict[str, str] = {}
+    for item in box["env"]:
+        source = item.get("valueFrom") or {}
+        if "fieldRef" in source:
+            value = {"spec.nodeName": "gpu-node-1", "metadata.name": "verai-agent-x-0"}[
+                source["fieldRef"]["fieldPath"]
+            ]
+        elif "secretKeyRef" in source:
+            value = "https://rpc.example.invalid"
+        else:
+            value = item["value"]
+        for name, known in values.items():
+            value = value.replace(f"$({name})", known)
+        for mounted in ("/run/secrets/verai/", "/etc/verai/deployment/"):
+            if value.startswith(mounted):
+                moved = files / value.removeprefix("/")
+                moved.parent.mkdir(parents=True, exist_ok=True)
+                moved.touch()
+                value = str(moved)
+        values[item["name"]] = value
+    return values
+
+
+def test_rendered_environment_loads_into_the_real_settings(rendered, tmp_path, monkeypatch):
+    """Every value the chart writes parses as its setting: numbers, booleans, the peers list,
+    JSON maps, VER amounts, paths."""
+    for workload in _workloads(rendered):
+        box = container(workload)
+        process = box["image"].split("/")[-1].split(":")[0].removeprefix("verai-")
+        for name in [n for n in os.environ if n.startswith("VERAI_")]:
+            monkeypatch.delenv(name)
+        environment = _resolved_env(box, tmp_path / workload["metadata"]["name"])
+        with monkeypatch.context() as scoped:
+            for name, value in environment.items():
+                scoped.setenv(name, value)
+            settings = load_settings(SETTINGS[process])
+        for name, value in environment.items():
+            if name.startswith("VERAI_") and name not in ("VERAI_PEERS", "VERAI_AUDIT_PATHS"):
+                loaded = getattr(settings, name.removeprefix("VERAI_").lower())
+                if isinstance(loaded, (dict, list)):
+                    assert loaded == json.loads(value), name
+                elif isinstance(loaded, bool):
+                    assert loaded == (value == "true"), name
+                else:
+                    assert str(loaded) == value or float(loaded) == float(value), name
+        if process == "oracle" and "VERAI_PEERS" in environment:
+            assert ",".join(settings.peers) == environment["VERAI_PEERS"]
