@@ -139,6 +139,7 @@ class NodeAgent:
         self.runs: dict[int, Run] = {}
         self.waiting: dict[int, _Waiting] = {}
         self.exit_code = 0
+        self.left = False  # the node is leaving and holds no work: nothing left to do
         self._stop = threading.Event()
         self._node: reads.NodeView | None = None
         self._node_lock = threading.Lock()
@@ -761,6 +762,7 @@ class NodeAgent:
             self.exit_code = 1
             return True
         if node.status in (reads.EXITING, reads.EXITED) and not self.runs and node.reserved == 0:
+            self.left = True
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(node.unbonding_ends_at))
             self._show(
                 "stop",
@@ -795,6 +797,9 @@ class NodeAgent:
         self.state.save_energy(self.telemetry.energy_j)
         if self.watcher is not None:
             self.watcher.close()
+        if self.left or self.exit_code:
+            self._show("stop", f"stopped; node {self.node_id} needs no more heartbeats")
+            return
         self._show(
             "stop",
             "stopped"
