@@ -231,3 +231,21 @@ def test_off_a_local_chain_the_faucet_and_dev_keys_are_refused(
         assert nonce(net, net.deployer.address) == sent
     finally:
         net.rpc_call("anvil_setChainId", 84532)
+
+
+def test_a_spec_that_cannot_be_published_sends_nothing(
+    cli: Cli, net: Localnet, task: int, tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text("{}")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        api = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    sent = nonce(net, net.account(1).address)
+    base = ("task", "submit", GPU, "1", "--max-price", "1", "--duration", "1h", "--account", DEV)
+    line = cli.refused(*base, "--spec", str(spec), "--ipfs-api", api, "--yes")
+    assert line.startswith(f"--ipfs-api: IPFS RPC {api}/api/v0/add: request failed")
+    missing = cli.refused(*base, "--spec", str(tmp_path / "nope.json"), "--ipfs-api", api)
+    assert missing.endswith("--ipfs-api publishes a FILE, and there is no such file")
+    assert cli.refused(*base, "--spec", "two words").startswith("--spec: 'two words' is neither")
+    assert nonce(net, net.account(1).address) == sent
