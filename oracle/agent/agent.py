@@ -65,7 +65,11 @@ from oracle.units import format_ver
 
 log = logging.getLogger("oracle.agent")
 
-RETRY_OPEN_SECONDS = 15.0  # a spec or checkpoint not reachable yet (IPFS) is tried again
+RETRY_OPEN_SECONDS = 15.0
+PRUNE_EVERY_BEATS = 100
+KEEP_HEARTBEAT_ROWS_SECONDS = (
+    24 * 3600.0
+)  # a spec or checkpoint not reachable yet (IPFS) is tried again
 # Reverts that mean the assignment is no longer this node's to work on.
 CLOSING_ERRORS = (
     "CheckpointRegistryAssignmentNotRunning",
@@ -716,6 +720,8 @@ class NodeAgent:
     def _on_beat(self, beat: Beat) -> None:
         self.metrics.record_reading(beat.reading, beat.seconds, self.telemetry.last_joules)
         self.state.save_energy(self.telemetry.energy_j)
+        if self.heartbeats is not None and self.heartbeats.beats % PRUNE_EVERY_BEATS == 1:
+            self.state.prune_heartbeats(time.time() - KEEP_HEARTBEAT_ROWS_SECONDS)
         if beat.error is not None:
             self.metrics.heartbeats.labels("failed").inc()
             self.metrics.heartbeat_failures.inc()

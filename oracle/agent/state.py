@@ -173,6 +173,20 @@ class AgentState:
         )
         return [CheckpointRow(*row) for row in rows]
 
+    # ------------------------------------------------------------------ housekeeping
+    def prune_heartbeats(self, older_than: float) -> int:
+        """Drops the finished heartbeat rows of the transaction table created before
+        `older_than` (a timestamp): one a minute would grow the file for ever, and a heartbeat
+        that landed (or was given up) matters to nothing after it. Pending ones always stay."""
+        with self.db.transaction() as conn:
+            return int(
+                conn.execute(
+                    "DELETE FROM transactions WHERE purpose = 'heartbeat' AND state != 'pending' "
+                    "AND created_at < ?",
+                    (older_than,),
+                ).rowcount
+            )
+
     # ------------------------------------------------------------------ energy counter
     def energy_base(self) -> float:
         value = self.db.get_meta("agent.energy_j")

@@ -16,7 +16,7 @@ from oracle.agent.spec import build_workload, parse_spec
 from oracle.agent.workload import LinearRegressionWorkload
 from oracle.chain.keystore import write_keystore
 from oracle.checkpoints import CheckpointStore, cid_from_bytes
-from oracle.reports import AllocationEntry, Candidate, Report, prove_reassignment
+from oracle.reports import AllocationEntry, Candidate, MoveEntry, Report, prove_reassignment
 from scripts._committee import LOCAL_VRF_SECRET
 from scripts._processes import ManagedProcess, wait_until
 from tests._localnet import GPU, VER, Localnet
@@ -164,6 +164,19 @@ def allocate(net: Localnet, entries: list[AllocationEntry]) -> dict[str, Any]:
         snapshot_block=head - 1 if head else 0,
         inputs_digest=bytes(32),
         allocations=tuple(entries),
+    )
+    return net.transmit(report)
+
+
+def move(net: Localnet, assignment_id: int, to_node: int) -> dict[str, Any]:
+    """Transmits a rebalance report moving a running assignment to another node."""
+    head = net.head()
+    report = Report(
+        config_digest=net.config_digest(),
+        round=net.next_round(),
+        snapshot_block=head - 1,
+        inputs_digest=bytes(32),
+        moves=(MoveEntry(assignment_id, to_node),),
     )
     return net.transmit(report)
 

@@ -20,6 +20,7 @@ from tests.agent._agents import (
     checkpoint_events,
     fail_node,
     final_bytes,
+    move,
     node_price,
     reassign,
     reference_state,
@@ -86,3 +87,33 @@ def test_killed_nodes_work_is_reassigned_and_resumed_by_the_other_agent(
         f"({lost - 20} steps of alice's were never paid), committed {[30, 40]}, completed "
         f"{STEPS}: final bytes equal an uninterrupted run"
     )
+
+
+def test_moved_assignment_stops_on_one_agent_and_resumes_on_the_other(
+    localnet: Localnet, agents: MakeAgent, tmp_path: Path
+) -> None:
+    """A rebalance report moves running work: the source agent stops (its steps after the last
+    checkpoint are dropped, never committed), the target agent resumes from that checkpoint."""
+    net, market = localnet, localnet.contracts.market
+    shared = tmp_path / "shared-store"
+    alice = agents(3, store=str(shared)).mint().start()
+    bob = agents(5, store=str(shared)).mint().start()
+    node_a, node_b = alice.wait_registered(), bob.wait_registered()
+    uri = spec_uri(workload="linear-regression", steps=STEPS, features=64, samples=100_000)
+    task = submit_task(net, 7, uri)
+    allocate(net, [AllocationEntry(task, node_a, 1, node_price(net, node_a))])
+    alice.wait_for(r"assignment 1  step 10 committed", timeout=60)
+    net.rpc_call("evm_setAutomine", False)  # freeze the chain at a known checkpoint
+    alice.wait_for(r"assignment 1  step 1[1-9]/", timeout=60)
+    at = int(market.functions.getAssignment(1).call()[7])
+    net.rpc_call("anvil_dropAllTransactions")  # a commit alice sent meanwhile never lands
+    net.rpc_call("evm_setAutomine", True)
+    move(net, 1, node_b)
+    new = int(market.functions.assignmentCount().call())
+    alice.wait_for(r"assignment 1 is Moved on chain: stopped at step \d+", timeout=60)
+    bob.wait_for(rf"assignment {new} of task {task}: .* resumes assignment 1 at step {at}", 60)
+    bob.wait_for(rf"assignment {new} completed at step {STEPS}", timeout=90)
+    assert final_bytes(net, LocalStore(shared), new) == reference_state(uri, task, 1, STEPS)
+    first = [e["step"] for e in checkpoint_events(net) if e["assignment"] == 1]
+    assert first == [10]  # nothing after the move is recorded for the moved assignment
+    assert reads.assignment(net.contracts, 1, "latest").status_name == "Moved"

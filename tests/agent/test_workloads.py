@@ -188,3 +188,30 @@ def test_heartbeat_args_fill_energy_fields_by_name() -> None:
     assert heartbeat_args(inputs, 9, estimated) == [9, 1, 2, 0, False]
     with pytest.raises(AgentError, match="takes mood \\(uint8\\), which this agent cannot fill"):
         heartbeat_args(heartbeat_inputs(_Registry(_heartbeat(("mood", "uint8")))), 1, measured)
+
+
+def test_finished_heartbeat_rows_are_pruned_pending_ones_kept(tmp_path: Path) -> None:
+    from oracle.agent.state import AgentState
+    from oracle.chain.tx import SCHEMA
+    from oracle.store import Database
+
+    db = Database(tmp_path / "agent.sqlite")
+    db.migrate("tx", SCHEMA)
+    state = AgentState(db)
+    rows = [
+        ("hb-old", "heartbeat", "mined", 100.0),
+        ("hb-pending", "heartbeat", "pending", 100.0),
+        ("hb-new", "heartbeat", "mined", 900.0),
+        ("commit:1:10", "commit", "mined", 100.0),
+    ]
+    with db.transaction() as conn:
+        for key, purpose, tx_state, created in rows:
+            conn.execute(
+                "INSERT INTO transactions(key, purpose, sender, nonce, to_address, data, value, "
+                "gas, max_fee, priority_fee, hashes, raw, state, created_at, sent_at) "
+                "VALUES (?,?,'0x',0,'0x','0x','0',0,'0','0','[]','0x',?,?,?)",
+                (key, purpose, tx_state, created, created),
+            )
+    assert state.prune_heartbeats(older_than=500.0) == 1
+    kept = {row[0] for row in db.execute("SELECT key FROM transactions")}
+    assert kept == {"hb-pending", "hb-new", "commit:1:10"}
