@@ -18,7 +18,7 @@ from oracle.cli import main
 from oracle.reports import AllocationEntry, Report
 from tests._localnet import VER, Localnet, start_localnet
 
-__all__ = ["VER", "Cli", "Localnet", "allocate", "cli", "net", "nonce"]
+__all__ = ["VER", "Cli", "Localnet", "allocate", "cli", "heartbeat", "net", "nonce"]
 
 
 @dataclass
@@ -99,6 +99,11 @@ def allocate(net: Localnet, task_id: int, node_id: int, units: int, price: int) 
     )
     receipt = net.transmit(report)
     assert int(receipt["status"], 16) == 1
+
+
+def heartbeat(net: Localnet, node_id: int, owner: Any) -> None:
+    """What the node's agent sends every interval (a node that does not is not live)."""
+    net.send(net.contracts.registry.functions.heartbeat(node_id, 5_000, 300), owner)
 
 
 def task_id_of(output: str) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from oracle.cid import cid_bytes_for, cid_for
-from tests.commands.conftest import VER, Cli, Localnet, allocate, nonce, task_id_of
+from tests.commands.conftest import VER, Cli, Localnet, allocate, heartbeat, nonce, task_id_of
 
 DEV = "TEST::1"
 OWNER = "TEST::2"
@@ -139,6 +139,7 @@ def test_submit_allocate_checkpoint_complete_refund(
     assignment_id = _assignment(net, task_id)
     net.mine(seconds=900)  # 15 minutes of work, then a checkpoint from the node's wallet
     first = cid_bytes_for(b"checkpoint at step 10")
+    heartbeat(net, world["node"], owner)
     net.send(net.contracts.checkpoints.functions.commit(assignment_id, 10, first), owner)
     status = cli.json("task", "status", str(task_id))
     (line,) = status["assignments"]
@@ -157,6 +158,7 @@ def test_submit_allocate_checkpoint_complete_refund(
 
     net.mine(seconds=600)
     final = cid_bytes_for(b"final model")
+    heartbeat(net, world["node"], owner)
     net.send(net.contracts.market.functions.complete(assignment_id, final), owner)
     done = cli.json("task", "status", str(task_id))
     assert done["status"] == "Completed" and done["completed_units"] == 4
@@ -265,6 +267,7 @@ def test_cancelled_running_work_is_settled_then_refunded(
     allocate(net, task_id, world["node"], 2, 2 * VER)
     assignment_id = _assignment(net, task_id)
     net.mine(seconds=1800)
+    heartbeat(net, world["node"], owner)
     net.send(
         net.contracts.checkpoints.functions.commit(assignment_id, 5, cid_bytes_for(b"half")), owner
     )
@@ -358,6 +361,7 @@ def test_watch_follows_a_task_until_it_ends(
             net.mine(seconds=60)
             assignment_id = _assignment(net, task_id)
             final = cid_bytes_for(b"watched")
+            heartbeat(net, world["node"], world["owner"])
             net.send(net.contracts.market.functions.complete(assignment_id, final), world["owner"])
             assert watcher.wait(timeout=60) == 0, log.read_text()
         finally:
