@@ -144,6 +144,7 @@ class NodeAgent:
         self.waiting: dict[int, _Waiting] = {}
         self.exit_code = 0
         self.left = False  # the node is leaving and holds no work: nothing left to do
+        self._poll_ok = False
         self._stop = threading.Event()
         self._node: reads.NodeView | None = None
         self._node_lock = threading.Lock()
@@ -417,9 +418,15 @@ class NodeAgent:
                 if self._stop.is_set():
                     break
                 run = self.runs.get(assignment_id)
-                if run is not None:
+                if run is None:
+                    continue
+                try:
                     worked = self._turn(run) or worked
-            self.health.pulse(node=self.node_id, running=sorted(self.runs))
+                except OracleError as exc:  # an RPC or store fault: the next turn tries again
+                    self._show("problem", f"assignment {assignment_id}: {exc}; retrying")
+                    self._stop.wait(1.0)
+            if self._poll_ok:  # /healthz fails when the chain stays out of reach
+                self.health.pulse(node=self.node_id, running=sorted(self.runs))
             if not worked:
                 self._stop.wait(max(0.0, min(next_poll - time.monotonic(), 1.0)))
         return self.exit_code
@@ -429,8 +436,10 @@ class NodeAgent:
         try:
             result = self.watcher.poll()
         except OracleError as exc:
+            self._poll_ok = False
             self._show("problem", f"reading events failed: {exc}; retrying")
             return
+        self._poll_ok = True
         if result.reorg_depth:
             self._show("node", f"reorg: rewound {result.reorg_depth} block(s)")
         book = self.watcher.book

@@ -6,7 +6,9 @@ Tampered checkpoint bytes are refused and reported instead."""
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,19 @@ def test_killed_nodes_work_is_reassigned_and_resumed_by_the_other_agent(
     assert result == reference_state(uri, task, 1, STEPS)  # shard seeded by the chain's root
     assert cid_for(result) == next(e["cid"] for e in resumed if e["final"])
     assert reads.node(net.contracts, node_a).status_name == "Failed"
+    # bob's agent kept only its own node's assignment events and its class's task specs: none
+    # of alice's, and not one heartbeat of anybody
+    with sqlite3.connect(bob.home / "work" / "agent.sqlite") as db:
+        kept = [
+            (c, e, json.loads(a))
+            for c, e, a in db.execute("SELECT contract, event, args FROM logs")
+        ]
+    assert {(c, e) for c, e, _ in kept} == {
+        ("TaskMarket", "TaskSubmitted"),
+        ("TaskMarket", "AssignmentCreated"),
+        ("TaskMarket", "AssignmentClosed"),
+    }
+    assert all(a["nodeId"] == node_b for _, e, a in kept if e.startswith("Assignment"))
     print(
         f"\nalice computed up to step {lost}, committed 20, died; bob resumed at 20 "
         f"({lost - 20} steps of alice's were never paid), committed {[30, 40]}, completed "
