@@ -223,13 +223,15 @@ $(IMAGE_DIR)/rootfs.tar:
 	@echo "==> mmdebstrap bookworm -> $@"
 	@# the output's extension picks the format: keep .tar on the partial file
 	@rm -rf $(IMAGE_DIR)/rootfs.partial.tar
-	@start=$$(date +%s); mmdebstrap --quiet $(MMDEBSTRAP_FLAGS) bookworm $(IMAGE_DIR)/rootfs.partial.tar; \
+	@start=$$(date +%s); \
+	mmdebstrap --quiet $(MMDEBSTRAP_FLAGS) bookworm $(IMAGE_DIR)/rootfs.partial.tar \
+		> $(IMAGE_DIR)/mmdebstrap.log 2>&1 || { cat $(IMAGE_DIR)/mmdebstrap.log; exit 1; }; \
 	mv $(IMAGE_DIR)/rootfs.partial.tar $@; echo "rootfs time: $$(( $$(date +%s) - start )) s"
 	@podman image rm --force $(IMAGE_BASE) >/dev/null 2>&1 || true
 
 image-base: image-tools $(IMAGE_DIR)/rootfs.tar ## the local base image (podman import of the rootfs)
 	@podman image exists $(IMAGE_BASE) || { echo "==> podman import -> $(IMAGE_BASE)"; \
-		podman import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+		podman import --quiet --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
 			$(IMAGE_DIR)/rootfs.tar $(IMAGE_BASE) >/dev/null; }
 
 image-context: $(STAMPS)/python ## the build context: runtime wheels pinned by requirements.lock
