@@ -70,17 +70,21 @@ PRUNE_EVERY_BEATS = 100
 KEEP_HEARTBEAT_ROWS_SECONDS = (
     24 * 3600.0
 )  # a spec or checkpoint not reachable yet (IPFS) is tried again
-# Reverts that mean the assignment is no longer this node's to work on.
+# Reverts that mean the assignment may no longer be this node's to work on (read it back).
 CLOSING_ERRORS = (
     "CheckpointRegistryAssignmentNotRunning",
     "CheckpointRegistryNotAssignee",
-    "CheckpointRegistryCheckpointsClosed",
-    "CheckpointRegistryNodeFailed",
     "TaskMarketAssignmentNotRunning",
     "TaskMarketNotAssignee",
+    "TaskMarketUnknownAssignment",
+)
+# Reverts after which nothing the node sends for the assignment can count, although it may still
+# read as Running until someone settles it: the task's checkpoints closed, or the node failed.
+FINAL_ERRORS = (
+    "CheckpointRegistryCheckpointsClosed",
+    "CheckpointRegistryNodeFailed",
     "TaskMarketCheckpointsClosed",
     "TaskMarketNodeFailed",
-    "TaskMarketUnknownAssignment",
 )
 
 
@@ -594,6 +598,9 @@ class NodeAgent:
             )
             run.committed_step = max(run.committed_step, last)
             return
+        if name in FINAL_ERRORS:  # still Running on chain, but nothing this node sends counts
+            self._stop_run(run, f"{what} refused: {exc}; stopping (it is settled on chain)")
+            return
         if name in CLOSING_ERRORS:
             self._show("assignment", f"assignment {run.assignment_id}: {what} refused: {exc}")
             self._recheck(run)
@@ -605,16 +612,13 @@ class NodeAgent:
         view = reads.assignment(self.contracts, run.assignment_id, "latest")
         if view.status == reads.RUNNING and view.node_id == self.node_id:
             return
+        self._stop_run(run, f"is {view.status_name} on chain: stopped at step {run.step}")
+
+    def _stop_run(self, run: Run, why: str) -> None:
         self.runs.pop(run.assignment_id, None)
         self.metrics.running.set(len(self.runs))
-        self.state.update_work(
-            run.assignment_id, state="closed", detail=f"{view.status_name} on chain"
-        )
-        self._show(
-            "assignment",
-            f"assignment {run.assignment_id} is {view.status_name} on chain: stopped at step "
-            f"{run.step}",
-        )
+        self.state.update_work(run.assignment_id, state="closed", detail=why)
+        self._show("assignment", f"assignment {run.assignment_id} {why}")
 
     # ================================================================== completion, earnings
     def _complete(self, run: Run) -> None:
