@@ -32,6 +32,7 @@ from oracle.observe.health import Health
 from oracle.observe.logs import log_context
 from oracle.observe.server import ObservationServer
 from oracle.reports import Domain
+from oracle.service.digest import sign_digests
 from oracle.service.document import RoundDocument, build_document
 from oracle.service.errors import RejectedMessage, ServiceError
 from oracle.service.inputs import GasTable, Parameters
@@ -58,7 +59,6 @@ from oracle.service.messages import (
     digests_of,
     encode,
     parse_message,
-    sign_reports,
 )
 from oracle.service.metrics import Metrics
 from oracle.service.pacemaker import transmission_order
@@ -450,7 +450,7 @@ class Member:
         self.store.record_round(
             action.round, len(c.reports), c.entries, document.cid, c.block, "signed"
         )
-        sigs = sign_reports(c.reports, self.domain, self.account.key)
+        sigs = sign_digests(c.digests, self.account.key)  # the digests of c.reports
         message = Signatures(
             self.machine.config_digest, action.round, action.attempt, c.digests, sigs, self.me
         )

@@ -31,9 +31,9 @@ from oracle.reports import (
     Report,
     ReportError,
     ReportSignature,
-    report_digest,
     select_quorum,
 )
+from oracle.service.digest import report_digests, sign_digests
 from oracle.service.errors import RejectedMessage
 from oracle.service.wire import bad, expect, hex_bytes, keys, report_from_json, report_to_json
 
@@ -365,10 +365,8 @@ def sign_reports(
     reports: tuple[Report, ...], domain: Domain, private_key: bytes
 ) -> tuple[bytes, ...]:
     """The member's compact signatures of each report's EIP-712 digest."""
-    from oracle.reports import sign_report
-
-    return tuple(sign_report(r, domain, private_key).compact() for r in reports)
+    return sign_digests(report_digests(reports, domain), private_key)
 
 
 def digests_of(reports: tuple[Report, ...], domain: Domain) -> tuple[bytes, ...]:
-    return tuple(report_digest(r, domain) for r in reports)
+    return report_digests(reports, domain)

@@ -220,6 +220,17 @@ def _status_name(node: NodeRow) -> str:
 def _load_state(
     inputs: RoundInputs, eligible: set[int], moved: set[int], params: Parameters
 ) -> LoadState | None:
+    """The balancer's view: None when no running assignment can move (most rounds), before
+    building 10k LoadNode rows for nothing."""
+    known = {n.id for n in inputs.nodes if n.capacity >= 1}
+    tasks = {t.id for t in inputs.tasks}
+    assignments = [
+        Assignment(id=a.id, task=a.task, node=a.node, units=a.units)
+        for a in sorted(inputs.running, key=lambda a: a.id)
+        if a.node in known and a.task in tasks and a.id not in moved and a.node in eligible
+    ]
+    if not assignments:
+        return None
     nodes = [
         LoadNode(
             id=n.id,
@@ -230,15 +241,6 @@ def _load_state(
         for n in sorted(inputs.nodes, key=lambda n: n.id)
         if n.capacity >= 1
     ]
-    known = {n.id for n in nodes}
-    tasks = {t.id for t in inputs.tasks}
-    assignments = [
-        Assignment(id=a.id, task=a.task, node=a.node, units=a.units)
-        for a in sorted(inputs.running, key=lambda a: a.id)
-        if a.node in known and a.task in tasks and a.id not in moved and a.node in eligible
-    ]
-    if not assignments:
-        return None
     return LoadState(nodes=tuple(nodes), assignments=tuple(assignments), theta_bps=params.theta_bps)
 
 
