@@ -46,7 +46,11 @@ candidates = st.lists(
     st.builds(Candidate, st.integers(0, U64), st.integers(0, U32)), max_size=6
 ).map(lambda cs: tuple(sorted(cs)))
 reassignments = st.builds(
-    ReassignmentEntry, st.integers(0, U64), st.integers(0, U64), candidates, st.binary(min_size=81, max_size=81)
+    ReassignmentEntry,
+    st.integers(0, U64),
+    st.integers(0, U64),
+    candidates,
+    st.binary(min_size=81, max_size=81),
 )
 reports = st.builds(
     Report,
