@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 
+from oracle.chain.keystore import write_keystore
 from tests._localnet import VER, Localnet, start_localnet
 from tests.agent._agents import VERAI, Agent
 
@@ -99,3 +101,35 @@ def test_bad_input_is_one_line_exit_2_and_nothing_sent(
     assert done.stdout == ""
     assert net.rpc_call("eth_getTransactionCount", agent.address, "latest") == nonce
     assert net.contracts.registry.functions.nodeCount().call() == nodes == 0
+
+
+@pytest.mark.parametrize(
+    ("lacks", "message"),
+    [
+        ("ver", r"stake: wallet 0x[0-9a-fA-F]{40} holds 0 VER, the stake needs 150 VER"),
+        ("eth", r"wallet 0x[0-9a-fA-F]{40} has no ETH on chain 84532 to pay for gas"),
+    ],
+)
+def test_wallet_without_ver_or_gas_is_one_line_and_nothing_sent(
+    net: Localnet, tmp_path: Path, lacks: str, message: str
+) -> None:
+    account = Account.create()
+    keystore, password = tmp_path / "fresh.json", tmp_path / "pw.txt"
+    write_keystore(keystore, "pw", bytes(account.key))
+    password.write_text("pw\n")
+    if lacks == "eth":  # VER for the stake, but no ETH for gas
+        net.send(net.contracts.token.functions.mint(account.address, 500 * VER), net.deployer)
+    else:  # ETH, but no VER
+        net.rpc_call("anvil_setBalance", account.address, hex(10**18))
+    agent = Agent(net, 3, tmp_path, settings={"metrics_port": None})
+    agent.settings.update(keystore=str(keystore), password_file=str(password))
+    done = subprocess.run(
+        [str(VERAI), "node", "run", "--config", str(agent.write_config())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert net.rpc_call("eth_getTransactionCount", account.address, "latest") == "0x0"
