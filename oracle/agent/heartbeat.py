@@ -46,7 +46,8 @@ def heartbeat_args(inputs: list[dict[str, Any]], node_id: int, reading: Reading)
         elif lowered in ("watts", "power", "powerwatts"):
             value = reading.watts
         elif "energy" in lowered or "counter" in lowered:
-            value = reading.energy_j or 0  # 0: no counter (the power is estimated)
+            # 0: no counter (the power is estimated); the unit follows the field's name
+            value = int((reading.energy_j or 0) * _energy_scale(lowered))
         elif "estimated" in lowered:
             value = not reading.measured
         elif "measured" in lowered or "source" in lowered:
@@ -58,8 +59,27 @@ def heartbeat_args(inputs: list[dict[str, Any]], node_id: int, reading: Reading)
             )
         if kind.startswith(("uint", "int")) and isinstance(value, bool):
             value = int(value)
+        if kind.startswith("uint") and kind[4:].isdigit():
+            value = min(int(value), 2 ** int(kind[4:]) - 1)  # a field too narrow saturates
         args.append(value)
     return args
+
+
+def _energy_scale(name: str) -> float:
+    """Units per joule for an energy field named e.g. energyJ, energyMilliJoules, energyWh."""
+    for suffix, scale in (
+        ("kwh", 1 / 3.6e6),
+        ("mwh", 1 / 3.6),  # milliwatt-hours
+        ("wh", 1 / 3600),
+        ("kj", 1e-3),
+        ("millijoules", 1e3),
+        ("mj", 1e3),
+        ("microjoules", 1e6),
+        ("uj", 1e6),
+    ):
+        if name.endswith(suffix):
+            return scale
+    return 1.0
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,19 @@ def test_finished_heartbeat_rows_are_pruned_pending_ones_kept(tmp_path: Path) ->
     assert state.prune_heartbeats(older_than=500.0) == 1
     kept = {row[0] for row in db.execute("SELECT key FROM transactions")}
     assert kept == {"hb-pending", "hb-new", "commit:1:10"}
+
+
+def test_heartbeat_energy_fields_follow_their_unit_and_width() -> None:
+    reading = Reading(load_bps=1, watts=2, energy_j=7_200, source="rapl", measured=True)
+    inputs = heartbeat_inputs(
+        _Registry(
+            _heartbeat(
+                ("nodeId", "uint256"),
+                ("energyWh", "uint64"),
+                ("energyMilliJoules", "uint256"),
+                ("energyCounterJ", "uint8"),
+                ("estimated", "bool"),
+            )
+        )
+    )
+    assert heartbeat_args(inputs, 1, reading) == [1, 2, 7_200_000, 255, False]
