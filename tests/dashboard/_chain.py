@@ -38,6 +38,7 @@ class AssignmentView:
     last_checkpoint_at: int
     step: int
     status: str
+    resumes_from: int
 
 
 class ChainAt:
@@ -88,7 +89,7 @@ class ChainAt:
             v = self.c.market.functions.getAssignment(i).call(**self.at)
             out.append(
                 AssignmentView(
-                    i, v[0], v[1], v[3], v[4], v[5], v[6], v[7], ASSIGNMENT_STATUS[v[10]]
+                    i, v[0], v[1], v[3], v[4], v[5], v[6], v[7], ASSIGNMENT_STATUS[v[10]], v[9]
                 )
             )
         return out

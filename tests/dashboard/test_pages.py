@@ -149,18 +149,29 @@ def test_task_page_shows_units_assignments_checkpoints_spend_escrow_and_reassign
     # what left the escrow went to the nodes: escrowed = spent + refunded + left
     assert tab.text("#escrow-spent") == ver(s.escrowed[task_id] - task[3])
     mine = [a for a in chain.assignments() if a.task == task_id]
-    assert len(mine) == 3
+    # three from the scenario, and a move when the committee's round rebalanced the class
+    assert len(mine) >= 3
     for a in mine:
         row = f'#task-assignments tr[data-assignment="{a.id}"]'
         assert tab.text(f"{row} td[data-step]") == str(a.step)
         assert tab.text(f"{row} .badge") == a.status
-        last_step, last_cid = s.checkpoints[a.id][-1]
-        assert a.step == last_step
-        assert tab.text(f"{row} td.cid") == cid_from_bytes(last_cid)
+        commits = s.checkpoints.get(a.id, [])
+        if commits:
+            assert a.step == commits[-1][0]
+            assert tab.text(f"{row} td.cid") == cid_from_bytes(commits[-1][1])
+        else:  # a moved assignment starts its own checkpoint chain
+            assert (a.step, tab.text(f"{row} td.cid")) == (0, "—")
         steps = tab.page.locator(f'tr[data-checkpoints="{a.id}"] tr[data-checkpoint-step]')
         assert [int(x.get_attribute("data-checkpoint-step")) for x in steps.all()] == [
-            step for step, _ in s.checkpoints[a.id]
+            step for step, _ in commits
         ]
+    by_id = {a.id: a for a in mine}
+    handovers = tab.page.locator("#task-handovers tr[data-handover]")
+    assert sorted(int(h.get_attribute("data-handover")) for h in handovers.all()) == sorted(
+        a.id
+        for a in mine
+        if a.resumes_from and by_id[a.resumes_from].status in ("Reassigned", "Moved")
+    )
     failed = s.assignments["train@a100-3"]
     resumed = s.assignments["train@resumed"]
     handover = f'#task-handovers tr[data-handover="{resumed}"]'
@@ -174,7 +185,7 @@ def test_task_page_shows_units_assignments_checkpoints_spend_escrow_and_reassign
     assert tab.text(f"{handover} td:nth-child(5)").startswith(
         f"step {s.checkpoints[failed][-1][0]} · {cid_from_bytes(s.checkpoints[failed][-1][1])}"
     )
-    commits = sum(len(s.checkpoints[a.id]) for a in mine)
+    commits = sum(len(s.checkpoints.get(a.id, [])) for a in mine)
     assert tab.page.locator("#chart-steps").get_attribute("data-drawn") == str(commits)
     assert tab.chart_pixels("#chart-steps", BLUE) > 20
     tab.screenshot("task")
