@@ -102,8 +102,12 @@ def allocate(net: Localnet, task_id: int, node_id: int, units: int, price: int) 
 
 
 def heartbeat(net: Localnet, node_id: int, owner: Any) -> None:
-    """What the node's agent sends every interval (a node that does not is not live)."""
-    net.send(net.contracts.registry.functions.heartbeat(node_id, 5_000, 300), owner)
+    """What the node's agent sends every interval (a node that does not is not live): 50 % load,
+    300 W, and zero for any telemetry field a newer registry adds (energy counters)."""
+    abi = next(e for e in net.contracts.registry.abi if e.get("name") == "heartbeat")
+    known = {"nodeId": node_id, "loadBps": 5_000, "watts": 300}
+    args = [known.get(p["name"], 0) for p in abi["inputs"]]
+    net.send(net.contracts.registry.functions.heartbeat(*args), owner)
 
 
 def task_id_of(output: str) -> int:
