@@ -127,6 +127,7 @@ class Ingestor:
         batch_blocks: int = 2_000,
         max_batches_per_poll: int = 10,
         reorg_window: int = 1_024,
+        topics: Sequence[object] | None = None,
     ) -> None:
         if confirmations < 0 or batch_blocks < 1 or max_batches_per_poll < 1:
             raise ValueError("confirmations >= 0, batch_blocks >= 1, max_batches_per_poll >= 1")
@@ -141,6 +142,9 @@ class Ingestor:
         self.batch_blocks = batch_blocks
         self.max_batches = max_batches_per_poll
         self.reorg_window = reorg_window
+        # an eth_getLogs topic filter (e.g. [None, node id] for events of one node): a process
+        # that follows only its own part of the network stores only that
+        self.topics = list(topics) if topics is not None else None
         db.migrate("ingest", SCHEMA)
 
     # ------------------------------------------------------------------ cursor
@@ -198,10 +202,14 @@ class Ingestor:
         return None if raw is None else Header.from_rpc(raw)
 
     def _ingest_batch(self, first: int, last: int) -> list[ChainEvent] | None:
-        raw_logs = self.rpc.request(
-            "eth_getLogs",
-            [{"fromBlock": hex(first), "toBlock": hex(last), "address": self.addresses}],
-        )
+        query: dict[str, object] = {
+            "fromBlock": hex(first),
+            "toBlock": hex(last),
+            "address": self.addresses,
+        }
+        if self.topics is not None:
+            query["topics"] = self.topics
+        raw_logs = self.rpc.request("eth_getLogs", [query])
         events = decode_logs(raw_logs, self.contract_of)
         numbers = sorted({e.block_number for e in events} | {last})
         raws = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])

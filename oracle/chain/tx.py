@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -148,6 +149,10 @@ class TxSender:
         self._sleep = sleep
         self._memory: dict[str, _Tx] = {}
         self._nonce_used_at: dict[str, int] = {}  # key -> head when its nonce was seen used
+        # One send at a time picks a nonce, signs, persists and broadcasts: two threads of one
+        # process (an agent's heartbeats and its commits) never sign two transactions with one
+        # nonce. Waiting for receipts does not hold it.
+        self._send_lock = threading.RLock()
         if db is not None:
             db.migrate("tx", SCHEMA)
 
@@ -183,30 +188,33 @@ class TxSender:
                 if existing.state == "pending" and wait:
                     return self.wait(key, timeout=timeout)
                 return existing.outcome()
-        self.simulate(to, data, value=value)
-        if gas is None:
-            gas = self._estimate(to, data, value)
-        fees = within(self.market_fees(), self.fee_ceiling)
-        nonce = self._next_nonce()
-        now = self._clock()
-        raw, tx_hash = self._sign(nonce, to, data, value, gas, fees)
-        tx = _Tx(
-            key or f"{purpose}:{nonce}:{tx_hash}",
-            purpose,
-            nonce,
-            to,
-            "0x" + data.hex(),
-            value,
-            gas,
-            fees,
-            [tx_hash],
-            raw,
-            "pending",
-            now,
-            now,
-        )
-        self._save(tx, new=True)  # persisted BEFORE it is broadcast
-        self._broadcast(tx)
+        with self._send_lock:
+            if key is not None and self._load(key) is not None:
+                return self.wait(key, timeout=timeout) if wait else self._outcome_of(key)
+            self.simulate(to, data, value=value)
+            if gas is None:
+                gas = self._estimate(to, data, value)
+            fees = within(self.market_fees(), self.fee_ceiling)
+            nonce = self._next_nonce()
+            now = self._clock()
+            raw, tx_hash = self._sign(nonce, to, data, value, gas, fees)
+            tx = _Tx(
+                key or f"{purpose}:{nonce}:{tx_hash}",
+                purpose,
+                nonce,
+                to,
+                "0x" + data.hex(),
+                value,
+                gas,
+                fees,
+                [tx_hash],
+                raw,
+                "pending",
+                now,
+                now,
+            )
+            self._save(tx, new=True)  # persisted BEFORE it is broadcast
+            self._broadcast(tx)
         self.observer.sent(purpose)
         if not wait:
             return tx.outcome()
@@ -224,6 +232,10 @@ class TxSender:
                 break
             if self._clock() - tx.sent_at >= self.replace_after:
                 self._replace(tx)
+            elif self.rpc.request("eth_getTransactionByHash", [tx.hashes[-1]]) is None:
+                # the node no longer has it (restarted, evicted from its pool): the same bytes
+                # again, at once, rather than holding every later nonce until a replacement
+                self._broadcast(tx)
             if self._clock() >= deadline:
                 break
             self._sleep(self.poll_interval)
@@ -232,14 +244,19 @@ class TxSender:
     def resume(self, *, timeout: float = 120.0) -> list[TxOutcome]:
         """After a restart: re-broadcasts every pending transaction of this sender (same bytes)
         and waits for each; returns their outcomes in nonce order."""
-        outcomes = []
-        for tx in self._pending():
+        pending = self._pending()
+        for tx in pending:
             self._broadcast(tx)
-            outcomes.append(self.wait(tx.key, timeout=timeout))
-        return outcomes
+        deadline = self._clock() + timeout  # one deadline for all, not one each
+        return [self.wait(tx.key, timeout=max(0.0, deadline - self._clock())) for tx in pending]
 
     def pending(self) -> list[TxOutcome]:
         return [tx.outcome() for tx in self._pending()]
+
+    def _outcome_of(self, key: str) -> TxOutcome:
+        tx = self._load(key)
+        assert tx is not None
+        return tx.outcome()
 
     def outcome(self, key: str) -> TxOutcome | None:
         tx = self._load(key)

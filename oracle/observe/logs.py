@@ -21,6 +21,24 @@ _CONTEXT: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("verai
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
+class _FieldSafeLogger(logging.Logger):
+    """A logger whose `extra` fields may be named like LogRecord attributes ("created",
+    "name" ...): they are written as "field_<name>" instead of raising KeyError mid-cycle."""
+
+    def makeRecord(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        extra = kwargs.get("extra") if "extra" in kwargs else (args[8] if len(args) > 8 else None)
+        if extra:
+            safe = {(f"field_{k}" if k in _STANDARD else k): v for k, v in extra.items()}
+            if "extra" in kwargs:
+                kwargs["extra"] = safe
+            else:
+                args = (*args[:8], safe, *args[9:])
+        return super().makeRecord(*args, **kwargs)
+
+
+logging.setLoggerClass(_FieldSafeLogger)
+
+
 @contextlib.contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
     """Adds `fields` to every log line written inside the block (nested blocks add up)."""
