@@ -8,6 +8,7 @@ number on a page is of the same block, and the page says which.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
 import time
@@ -83,6 +84,21 @@ class View:
 
     def class_name(self, key: bytes) -> str:
         return class_label(key, self.network.class_names)
+
+    @functools.cached_property
+    def paused_since(self) -> tuple[int, int] | None:
+        """(block, time) the registry was paused at, when it is paused at this block (its
+        Paused / Unpaused events; a registry without a pause never is)."""
+        row = self.conn.execute(
+            "SELECT l.event, l.block_number, b.timestamp FROM logs l JOIN blocks b ON b.number "
+            "= l.block_number WHERE l.contract = 'NodeRegistry' AND l.event IN ('Paused', "
+            "'Unpaused') AND l.block_number <= ? ORDER BY l.block_number DESC, l.log_index "
+            "DESC LIMIT 1",
+            (self.block,),
+        ).fetchone()
+        if row is None or row[0] != "Paused":
+            return None
+        return int(row[1]), int(row[2])
 
     @property
     def lag(self) -> int | None:

@@ -123,17 +123,28 @@ class Scenario:
         self.net.send(self.c.checkpoints.functions.commit(assignment, step, cid), self.owners[node])
         self.checkpoints.setdefault(assignment, []).append((step, cid))
 
-    def fail(self, name: str) -> None:
-        """Reports the silent node until it is Failed (one report on the committed registry; a
-        suspicion then a report once the grace has passed on a two-step one)."""
+    def fail(self, name: str, alive: dict[str, tuple[int, int]]) -> None:
+        """Reports the silent node until it is Failed: one report on a one-step registry; on a
+        two-step one a suspicion, then (the failure grace later, the `alive` nodes keeping
+        their heartbeats) the report that fails it."""
         node = self.nodes[name]
         reporter = self.net.account(9)
-        for _ in range(3):
+        outputs = next(
+            f["outputs"][0].get("components", [])
+            for f in self.c.registry.abi
+            if f.get("type") == "function" and f.get("name") == "parameters"
+        )
+        fields = [c["name"] for c in outputs]
+        values = self.c.registry.functions.parameters().call()
+        grace = int(values[fields.index("failureGrace")]) if "failureGrace" in fields else 0
+        for _ in range(2):
             with contextlib.suppress(Reverted):
                 self.net.send(self.c.registry.functions.reportFailure(node), reporter)
             if self.c.registry.functions.getNode(node).call()[2] == FAILED:
                 return
-            self.net.mine(seconds=3600)
+            self.at(grace + 1)
+            for other, (load, watts) in alive.items():
+                self.heartbeat(other, load, watts)
         raise AssertionError(f"node {node} could not be failed")
 
     # ------------------------------------------------------------------ the committee's round
@@ -249,7 +260,7 @@ def drive(net: Localnet, folder: Path) -> Scenario:
         s.at(600)
         for name, (load, watts) in silent.items():
             s.heartbeat(name, load, watts)
-    s.fail("a100-3")
+    s.fail("a100-3", silent)
     for name, (load, watts) in silent.items():
         s.heartbeat(name, load, watts)
     failed = a["train@a100-3"]

@@ -50,13 +50,18 @@ def verai(*args: str) -> list[str]:
 
 
 def start_dashboard(
-    net: Localnet, folder: Path, *extra: str, name: str = "dashboard"
+    net: Localnet,
+    folder: Path,
+    *extra: str,
+    name: str = "dashboard",
+    rpc_url: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[ManagedProcess, str]:
     """`verai dashboard` on a free port of 127.0.0.1; returns the process and its URL."""
     argv = verai(
         "dashboard",
         "--network",
-        net.url,
+        rpc_url or net.url,
         "--deployment",
         str(net.record_path),
         "--listen",
@@ -69,7 +74,9 @@ def start_dashboard(
         "text",
         *extra,
     )
-    process = ManagedProcess(name, argv, folder / f"{name}.log", cwd=ROOT).start()
+    process = ManagedProcess(
+        name, argv, folder / f"{name}.log", cwd=ROOT, env={**os.environ, **(env or {})}
+    ).start()
     try:
         match = process.wait_for_output(
             r"Listening on (http://127\.0\.0\.1:\d+)", timeout=START_TIMEOUT

@@ -111,7 +111,7 @@ def test_node_page_charts_telemetry_and_gaps_and_lists_assignments_and_earnings(
     assert tab.page.locator("#chart-gaps").get_attribute("data-drawn") == str(len(beats))
     assert tab.chart_pixels("#chart-gaps", BLUE) > 20
     gaps = [b.timestamp - a.timestamp for a, b in itertools.pairwise(beats)]
-    assert f"{max(gaps) // 60} min" in tab.text("#gap-summary")
+    assert f"longest gap {format_age(max(gaps))}" in tab.text("#gap-summary")
     node = next(n for n in chain.nodes() if n.id == node_id)
     assert tab.text("#node-units") == f"{node.reserved} / {node.capacity}"
     assert tab.text("#node-watts").startswith(f"{node.watts} W")
