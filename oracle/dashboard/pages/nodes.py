@@ -11,6 +11,7 @@ from oracle.dashboard import history
 from oracle.dashboard.charts import Series, chart
 from oracle.dashboard.events import describe
 from oracle.dashboard.pages.common import (
+    LIVE,
     accrued,
     gap_cap,
     node_row,
@@ -49,6 +50,16 @@ class AssignmentRow:
     resumes_from: int
     earned: int  # paid at close, or accrued so far while running
     settled: bool
+
+
+@dataclass(frozen=True)
+class Suspicion:
+    """A first failure report not yet voided by a heartbeat (NodeSuspected, issue 10)."""
+
+    reporter: str
+    block: int
+    timestamp: int
+    failable_at: int
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,7 @@ def build(view: View, node_id: int) -> dict[str, Any] | None:
         "state": node,
         "registered_at": registration[1] if registration else None,
         "power_now": power_now(node, view, cap),
+        "suspicion": suspicion(view, node_id, node.status),
         "watt_limit": int(limit["wattLimit"]) if limit.get("wattLimit") else None,
         "telemetry": telemetry,
         "gap_chart": gap_chart,
@@ -153,6 +165,28 @@ def build(view: View, node_id: int) -> dict[str, Any] | None:
         "owner_withdrawable": view.mirror.earnings_at(node.owner, view.block),
         "timeline": [(e, describe(e, names)) for e in timeline],
     }
+
+
+def suspicion(view: View, node_id: int, status: int) -> Suspicion | None:
+    """The node's open suspicion: its latest NodeSuspected with no heartbeat after it, while the
+    node is live (a registry without suspicions never has one)."""
+    if status not in LIVE:
+        return None
+    rows = history.logs(
+        view.conn,
+        view.block,
+        contract="NodeRegistry",
+        events=("NodeSuspected", "HeartbeatRecorded"),
+        arg=("nodeId", node_id),
+        newest_first=True,
+        limit=1,
+    )
+    if not rows or rows[0].event != "NodeSuspected":
+        return None
+    e = rows[0]
+    return Suspicion(
+        str(e.args["reporter"]), e.block_number, e.timestamp, int(e.args["failableAt"])
+    )
 
 
 def _registration(view: View, node_id: int) -> tuple[int, int] | None:
