@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
+import {IVerToken} from "./interfaces/IVerToken.sol";
 
 /// @title NodeRegistry
-/// @notice Registrations, stake, telemetry and failure of the compute nodes of the VerAI network.
-contract NodeRegistry is INodeRegistry, AccessControl {
-    using SafeERC20 for IERC20;
+/// @notice Registrations, stake, telemetry and failure of the compute nodes of the VerAI network,
+///         and the network's governance root (roles, pause, parameters).
+contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable {
+    using SafeERC20 for IVerToken;
 
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
@@ -18,10 +21,30 @@ contract NodeRegistry is INodeRegistry, AccessControl {
 
     /// @notice The role of the task market: reserves and releases capacity, claims compensation.
     bytes32 public constant MARKET_ROLE = keccak256("MARKET_ROLE");
+    /// @notice The role the TaskMarket requires to open, move and reassign assignments (the
+    ///         committee's ReportVerifier).
+    bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
+    /// @notice The role that pauses and unpauses the network.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     uint256 private constant MAX_BPS = 10_000;
     uint256 private constant MAX_WATTS = type(uint24).max;
     uint256 private constant MAX_CLASSES = type(uint16).max;
+
+    // Bounds of the governance parameters (NatSpec of setParameters / setClassConfig).
+    uint256 private constant MIN_HEARTBEAT_TIMEOUT = 60;
+    uint256 private constant MAX_HEARTBEAT_TIMEOUT = 1 days;
+    uint256 private constant MIN_UNBONDING_PERIOD = 1 hours;
+    uint256 private constant MAX_UNBONDING_PERIOD = 90 days;
+    uint256 private constant MIN_FAILURE_GRACE = 60;
+    uint256 private constant MAX_FAILURE_GRACE = 1 days;
+    uint256 private constant MIN_SLASH_BPS = 100;
+    uint256 private constant MAX_SLASH_BPS = 5_000;
+    uint256 private constant MAX_BOUNTY_BPS = 5_000;
+    /// @dev At least a quarter of every slash is burned, so an owner that reports its own node and
+    ///      runs every task on it never gets more than three quarters of its slash back.
+    uint256 private constant MIN_BURN_BPS = 2_500;
+    uint256 private constant MIN_CLASS_STAKE = 1e18;
 
     // Bit offsets of the NodeHot fields in their storage word (Solidity packs from the low end).
     uint256 private constant _HEARTBEAT_SHIFT = 160;
@@ -33,7 +56,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         (uint256(type(uint16).max) << _CLASS_SHIFT) | uint256(type(uint160).max);
 
     /// @notice The VER token staked here.
-    IERC20 public immutable token;
+    IVerToken public immutable token;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -53,8 +76,8 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     }
 
     /// @dev Slot 1: capacity (32) | reserved (32) | pricePerUnitHour (96) | stake (96), read
-    ///      together by the market when it reserves. 2^96 wei is 79 billion VER: ample for a price
-    ///      per unit-hour or the stake of one node; 2^32 units per node is ample too.
+    ///      together by the market when it reserves. 2^96 wei is 79 billion VER, above the VER
+    ///      supply cap (10 billion), so no stake or total of stakes can overflow its field.
     struct NodeAccount {
         uint32 capacity;
         uint32 reserved;
@@ -69,11 +92,28 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         bool configured;
     }
 
+    /// @dev A failed node, one slot written at the failure: compensationHeld (96) |
+    ///      compensationPerUnit (96). Invariant: compensationHeld == reserved x perUnit, since
+    ///      every release of a failed node's units pays exactly their compensation.
+    struct Failure {
+        uint96 compensationHeld;
+        uint96 perUnit;
+    }
+
+    /// @dev A suspicion, one slot: reporter (160) | suspectedAt (32) | failableAt (32). Void once
+    ///      the node's lastHeartbeatAt >= suspectedAt; deleted at the failure.
+    struct Suspicion {
+        address reporter;
+        uint32 suspectedAt;
+        uint32 failableAt;
+    }
+
     mapping(uint256 nodeId => NodeHot) private _hot;
     mapping(uint256 nodeId => NodeAccount) private _account;
     /// @dev Written only at exit or failure, so registration does not pay for it.
     mapping(uint256 nodeId => uint256) private _unbondingEndsAt;
-    mapping(uint256 nodeId => uint256) private _compensationHeld;
+    mapping(uint256 nodeId => Failure) private _failures;
+    mapping(uint256 nodeId => Suspicion) private _suspicions;
     mapping(address owner => mapping(uint16 classId => uint256 nodeId)) private _liveNodeOf;
 
     /// @dev Class ids are 1-based indexes into _classNames; 0 means unknown.
@@ -81,6 +121,8 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     mapping(bytes32 resourceClass => uint16 classId) private _classIds;
     mapping(uint16 classId => ClassConfig) private _classes;
 
+    /// @dev One slot: heartbeatTimeout (32) | unbondingPeriod (32) | slashBps (16) |
+    ///      reporterBountyBps (16) | failureGrace (32) | burnBps (16).
     Parameters private _params;
     /// @dev One slot: nodeCount (64) | stake (96) | compensation (96), so a registration updates
     ///      the id counter and the total stake with a single SSTORE.
@@ -97,11 +139,13 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     //////////////////////////////////////////////////////////////*/
 
     /// @param token_ the VER token
-    /// @param admin receives DEFAULT_ADMIN_ROLE (governance)
-    /// @param params initial shared parameters
-    constructor(IERC20 token_, address admin, Parameters memory params) {
+    /// @param admin receives DEFAULT_ADMIN_ROLE (governance; transferred in two steps)
+    /// @param adminDelay seconds between the start and the acceptance of an admin transfer
+    /// @param params initial shared parameters (bounded as in setParameters)
+    constructor(IVerToken token_, address admin, uint48 adminDelay, Parameters memory params)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+    {
         token = token_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _setParameters(params);
     }
 
@@ -116,7 +160,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         uint256 pricePerUnitHour,
         uint256 stake,
         string calldata metadataURI
-    ) public returns (uint256 nodeId) {
+    ) public whenNotPaused returns (uint256 nodeId) {
         uint16 classId = _classIds[resourceClass];
         if (classId == 0) revert NodeRegistryUnknownClass(resourceClass);
         uint256 minStake = _classes[classId].minStake;
@@ -177,6 +221,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     /// @inheritdoc INodeRegistry
     /// @dev The hottest call of the network, so it reads and writes the packed NodeHot word by hand
     ///      (bit offsets in the NodeHot comment): one cold SLOAD, one warm SSTORE, one class read.
+    ///      A suspicion needs no clearing: it is void once lastHeartbeatAt >= its suspectedAt.
     function heartbeat(uint256 nodeId, uint256 loadBps, uint256 watts) external {
         mapping(uint256 => NodeHot) storage hot = _hot;
         uint256 slot;
@@ -300,6 +345,9 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         if (status != Status.Active && status != Status.Throttled && status != Status.Exiting) {
             revert NodeRegistryInvalidStatus(nodeId, status);
         }
+        uint256 reserved = _account[nodeId].reserved;
+        // slither-disable-next-line incorrect-equality (a status and a unit count)
+        if (status == Status.Exiting && reserved == 0) revert NodeRegistryNothingAtRisk(nodeId);
         Parameters memory params = _params;
         uint256 expiresAt = uint256(node.lastHeartbeatAt) + params.heartbeatTimeout;
         if (block.timestamp <= expiresAt) {
@@ -308,29 +356,26 @@ contract NodeRegistry is INodeRegistry, AccessControl {
                 revert NodeRegistryHeartbeatNotExpired(nodeId, expiresAt - block.timestamp + 1);
             }
         }
-
-        NodeAccount storage account = _account[nodeId];
-        // The bounty is by definition a share of the amount actually slashed (already rounded
-        // down), and held = slashed - bounty, so the rounding never loses or creates VER.
-        // slither-disable-next-line divide-before-multiply
-        uint256 slashed = uint256(account.stake) * params.slashBps / MAX_BPS;
-        uint256 bounty = slashed * params.reporterBountyBps / MAX_BPS;
-        uint256 held = slashed - bounty;
-
-        _hot[nodeId].status = Status.Failed;
-        // The owner may register a new node of this class at once; this one stays Failed forever.
-        _liveNodeOf[node.owner][node.classId] = 0;
-        account.stake -= uint96(slashed);
-        _unbondingEndsAt[nodeId] = block.timestamp + params.unbondingPeriod;
-        _compensationHeld[nodeId] += held;
-        Totals memory totals = _totals;
-        totals.stake -= uint96(slashed);
-        totals.compensation += uint96(held);
-        _totals = totals;
-        emit NodeStatusChanged(nodeId, status, Status.Failed);
-        emit NodeFailed(nodeId, msg.sender, slashed, bounty, held);
-
-        if (bounty != 0) token.safeTransfer(msg.sender, bounty);
+        Suspicion memory suspicion = _suspicions[nodeId];
+        if (suspicion.suspectedAt <= node.lastHeartbeatAt) {
+            // No live suspicion (none yet, or the node beat since): raise one. Casts: the uint32
+            // clock runs to 2106, and failureGrace <= 1 day.
+            uint256 failableAt = block.timestamp + params.failureGrace;
+            _suspicions[nodeId] = Suspicion({
+                reporter: msg.sender,
+                suspectedAt: uint32(block.timestamp),
+                failableAt: uint32(failableAt)
+            });
+            emit NodeSuspected(nodeId, msg.sender, failableAt);
+            return;
+        }
+        if (block.timestamp < suspicion.failableAt) {
+            // unchecked: guarded by the comparison above
+            unchecked {
+                revert NodeRegistryFailureGracePeriod(nodeId, suspicion.failableAt - block.timestamp);
+            }
+        }
+        _fail(nodeId, node, reserved, params, suspicion.reporter);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -358,26 +403,28 @@ contract NodeRegistry is INodeRegistry, AccessControl {
 
     /// @inheritdoc INodeRegistry
     function release(uint256 nodeId, uint256 units) external onlyRole(MARKET_ROLE) {
-        NodeAccount storage account = _account[nodeId];
-        uint256 reserved = account.reserved;
-        if (units > reserved) revert NodeRegistryReleaseExceedsReserved(nodeId, units, reserved);
-        // unchecked: units <= reserved
-        unchecked {
-            reserved -= units;
-        }
-        account.reserved = uint32(reserved);
-        emit CapacityReleased(nodeId, units, reserved);
+        Status status = _hot[nodeId].status;
+        // A failed node's units leave only with their compensation (claimCompensation).
+        if (status == Status.Failed) revert NodeRegistryInvalidStatus(nodeId, status);
+        _release(nodeId, units);
     }
 
     /// @inheritdoc INodeRegistry
-    function claimCompensation(uint256 nodeId, address to)
+    function claimCompensation(uint256 nodeId, uint256 units, address to)
         external
         onlyRole(MARKET_ROLE)
         returns (uint256 amount)
     {
-        amount = _compensationHeld[nodeId];
-        if (amount == 0) revert NodeRegistryNothingToWithdraw(nodeId);
-        _compensationHeld[nodeId] = 0;
+        Status status = _hot[nodeId].status;
+        if (status != Status.Failed) revert NodeRegistryInvalidStatus(nodeId, status);
+        _release(nodeId, units);
+        Failure memory failure = _failures[nodeId];
+        // units <= reserved (checked by _release) and held == reserved x perUnit before it, so
+        // amount <= held: neither subtraction below can underflow (they stay checked all the same).
+        amount = units * failure.perUnit;
+        if (amount == 0) return 0;
+        failure.compensationHeld -= uint96(amount);
+        _failures[nodeId] = failure;
         _totals.compensation -= uint96(amount);
         emit CompensationClaimed(nodeId, to, amount);
         token.safeTransfer(to, amount);
@@ -393,8 +440,8 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
         if (resourceClass == bytes32(0)) revert NodeRegistryUnknownClass(resourceClass);
-        if (minStake > type(uint96).max) revert NodeRegistryInvalidParameter("minStake", minStake);
-        if (wattLimit > MAX_WATTS) revert NodeRegistryInvalidParameter("wattLimit", wattLimit);
+        _checkRange("minStake", minStake, MIN_CLASS_STAKE, type(uint96).max);
+        _checkRange("wattLimit", wattLimit, 0, MAX_WATTS);
         uint16 classId = _classIds[resourceClass];
         if (classId == 0) {
             if (_classNames.length >= MAX_CLASSES) revert NodeRegistryTooManyClasses(MAX_CLASSES);
@@ -412,9 +459,24 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         _setParameters(params);
     }
 
+    /// @inheritdoc INodeRegistry
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc INodeRegistry
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
     /*//////////////////////////////////////////////////////////////
                                   VIEWS
     //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc INodeRegistry
+    function paused() public view override(INodeRegistry, Pausable) returns (bool) {
+        return super.paused();
+    }
 
     /// @inheritdoc INodeRegistry
     function getNode(uint256 nodeId) external view returns (NodeView memory view_) {
@@ -437,9 +499,34 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     }
 
     /// @inheritdoc INodeRegistry
+    function nodeStatus(uint256 nodeId) external view returns (Status) {
+        return _hot[nodeId].status;
+    }
+
+    /// @inheritdoc INodeRegistry
+    function nodeOffer(uint256 nodeId)
+        external
+        view
+        returns (address owner, uint256 classId, Status status, uint256 free, uint256 pricePerUnitHour)
+    {
+        NodeHot memory node = _hot[nodeId];
+        NodeAccount memory account = _account[nodeId];
+        return (node.owner, node.classId, node.status, account.capacity - account.reserved, account.pricePerUnitHour);
+    }
+
+    /// @inheritdoc INodeRegistry
     function freeCapacity(uint256 nodeId) external view returns (uint256) {
         NodeAccount memory account = _account[nodeId];
         return account.capacity - account.reserved;
+    }
+
+    /// @inheritdoc INodeRegistry
+    function freeCapacities(uint256[] calldata nodeIds) external view returns (uint256[] memory free) {
+        free = new uint256[](nodeIds.length);
+        for (uint256 i; i < nodeIds.length; ++i) {
+            NodeAccount memory account = _account[nodeIds[i]];
+            free[i] = account.capacity - account.reserved;
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -463,13 +550,39 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     }
 
     /// @inheritdoc INodeRegistry
+    function classIdOf(bytes32 resourceClass) external view returns (uint256) {
+        return _classIds[resourceClass];
+    }
+
+    /// @inheritdoc INodeRegistry
+    function classAt(uint256 classId) external view returns (bytes32) {
+        return classId == 0 || classId > _classNames.length ? bytes32(0) : _classNames[classId - 1];
+    }
+
+    /// @inheritdoc INodeRegistry
     function parameters() external view returns (Parameters memory) {
         return _params;
     }
 
     /// @inheritdoc INodeRegistry
+    function suspicionOf(uint256 nodeId)
+        external
+        view
+        returns (address reporter, uint256 suspectedAt, uint256 failableAt)
+    {
+        Suspicion memory suspicion = _suspicions[nodeId];
+        if (suspicion.suspectedAt <= _hot[nodeId].lastHeartbeatAt) return (address(0), 0, 0);
+        return (suspicion.reporter, suspicion.suspectedAt, suspicion.failableAt);
+    }
+
+    /// @inheritdoc INodeRegistry
     function compensationHeld(uint256 nodeId) external view returns (uint256) {
-        return _compensationHeld[nodeId];
+        return _failures[nodeId].compensationHeld;
+    }
+
+    /// @inheritdoc INodeRegistry
+    function compensationPerUnit(uint256 nodeId) external view returns (uint256) {
+        return _failures[nodeId].perUnit;
     }
 
     /// @inheritdoc INodeRegistry
@@ -482,18 +595,97 @@ contract NodeRegistry is INodeRegistry, AccessControl {
                                 INTERNAL
     //////////////////////////////////////////////////////////////*/
 
+    /// @dev How a slash is split (see `_split`).
+    struct Slash {
+        uint256 slashed;
+        uint256 bounty;
+        uint256 burned;
+        uint256 held;
+        uint256 perUnit;
+    }
+
+    /// @dev Fails a node whose suspicion's grace is over: slashes, pays the bounty to the
+    ///      suspicion's reporter, burns the burn share, and holds the rest per reserved unit.
+    function _fail(uint256 nodeId, NodeHot memory node, uint256 reserved, Parameters memory params, address reporter)
+        private
+    {
+        NodeAccount storage account = _account[nodeId];
+        Slash memory slash = _split(account.stake, reserved, params);
+
+        _hot[nodeId].status = Status.Failed;
+        // The owner may register a new node of this class at once; this one stays Failed forever.
+        _liveNodeOf[node.owner][node.classId] = 0;
+        account.stake -= uint96(slash.slashed);
+        _unbondingEndsAt[nodeId] = block.timestamp + params.unbondingPeriod;
+        // held <= slashed < 2^96, perUnit <= held
+        _failures[nodeId] = Failure({compensationHeld: uint96(slash.held), perUnit: uint96(slash.perUnit)});
+        delete _suspicions[nodeId];
+        Totals memory totals = _totals;
+        totals.stake -= uint96(slash.slashed);
+        totals.compensation += uint96(slash.held);
+        _totals = totals;
+        emit NodeStatusChanged(nodeId, node.status, Status.Failed);
+        emit NodeFailed(
+            nodeId, reporter, slash.slashed, slash.bounty, slash.burned, slash.held, reserved, slash.perUnit
+        );
+
+        if (slash.bounty != 0) token.safeTransfer(reporter, slash.bounty);
+        if (slash.burned != 0) token.burn(slash.burned);
+    }
+
+    /// @dev Each share is a rounded-down fraction of the amount actually slashed, and whatever the
+    ///      per-unit split cannot place (rounding, or everything when nothing is reserved) is
+    ///      burned, so slashed == bounty + burned + held exactly and no VER is created or
+    ///      stranded. burnBps + reporterBountyBps <= 10000, so bounty + burn share <= slashed.
+    function _split(uint256 stake, uint256 reserved, Parameters memory params)
+        private
+        pure
+        returns (Slash memory slash)
+    {
+        // slither-disable-next-line divide-before-multiply
+        slash.slashed = stake * params.slashBps / MAX_BPS;
+        slash.bounty = slash.slashed * params.reporterBountyBps / MAX_BPS;
+        uint256 pool = slash.slashed - slash.bounty - slash.slashed * params.burnBps / MAX_BPS;
+        // slither-disable-next-line divide-before-multiply (the remainder is burned, not lost)
+        slash.perUnit = reserved == 0 ? 0 : pool / reserved;
+        slash.held = slash.perUnit * reserved;
+        slash.burned = slash.slashed - slash.bounty - slash.held;
+    }
+
+    function _release(uint256 nodeId, uint256 units) private {
+        NodeAccount storage account = _account[nodeId];
+        uint256 reserved = account.reserved;
+        if (units > reserved) revert NodeRegistryReleaseExceedsReserved(nodeId, units, reserved);
+        // unchecked: units <= reserved
+        unchecked {
+            reserved -= units;
+        }
+        account.reserved = uint32(reserved);
+        emit CapacityReleased(nodeId, units, reserved);
+    }
+
     function _setParameters(Parameters memory params) private {
-        if (params.heartbeatTimeout == 0) {
-            revert NodeRegistryInvalidParameter("heartbeatTimeout", params.heartbeatTimeout);
-        }
-        if (params.slashBps > MAX_BPS) revert NodeRegistryInvalidParameter("slashBps", params.slashBps);
-        if (params.reporterBountyBps > MAX_BPS) {
-            revert NodeRegistryInvalidParameter("reporterBountyBps", params.reporterBountyBps);
-        }
+        _checkRange("heartbeatTimeout", params.heartbeatTimeout, MIN_HEARTBEAT_TIMEOUT, MAX_HEARTBEAT_TIMEOUT);
+        _checkRange("unbondingPeriod", params.unbondingPeriod, MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD);
+        _checkRange("failureGrace", params.failureGrace, MIN_FAILURE_GRACE, MAX_FAILURE_GRACE);
+        _checkRange("slashBps", params.slashBps, MIN_SLASH_BPS, MAX_SLASH_BPS);
+        _checkRange("reporterBountyBps", params.reporterBountyBps, 0, MAX_BOUNTY_BPS);
+        _checkRange("burnBps", params.burnBps, MIN_BURN_BPS, MAX_BPS - params.reporterBountyBps);
         _params = params;
         emit ParametersSet(
-            params.heartbeatTimeout, params.unbondingPeriod, params.slashBps, params.reporterBountyBps
+            params.heartbeatTimeout,
+            params.unbondingPeriod,
+            params.slashBps,
+            params.reporterBountyBps,
+            params.failureGrace,
+            params.burnBps
         );
+    }
+
+    function _checkRange(bytes32 name, uint256 value, uint256 minimum, uint256 maximum) private pure {
+        if (value < minimum || value > maximum) {
+            revert NodeRegistryParameterOutOfRange(name, value, minimum, maximum);
+        }
     }
 
     /// @dev Owner check for actions on a node that still takes work (Active or Throttled).

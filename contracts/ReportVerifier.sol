@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IReportVerifier} from "./interfaces/IReportVerifier.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
+import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {VRF} from "./libraries/VRF.sol";
 import {Sortition} from "./libraries/Sortition.sol";
 
@@ -13,7 +15,7 @@ import {Sortition} from "./libraries/Sortition.sol";
 /// @notice Verifies m-of-n EIP-712 reports of the oracle committee and applies their allocations,
 ///         moves and VRF reassignments through the TaskMarket, whose allocator role it holds.
 /// @dev Layout of the calldata, the typed data and the skip rules: see IReportVerifier.
-contract ReportVerifier is IReportVerifier, AccessControl, EIP712 {
+contract ReportVerifier is IReportVerifier, AccessControlDefaultAdminRules, EIP712 {
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/
@@ -42,6 +44,8 @@ contract ReportVerifier is IReportVerifier, AccessControl, EIP712 {
     uint256 private constant _VRF_KEY_LENGTH = 33;
 
     ITaskMarket private immutable _market;
+    /// @dev The market's NodeRegistry, whose free units the reassignment weights must equal.
+    INodeRegistry private immutable _registry;
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -73,20 +77,23 @@ contract ReportVerifier is IReportVerifier, AccessControl, EIP712 {
                                CONSTRUCTOR
     //////////////////////////////////////////////////////////////*/
 
-    /// @param market_ the TaskMarket (grant this contract its ALLOCATOR_ROLE after deployment)
-    /// @param admin holder of DEFAULT_ADMIN_ROLE (changes the committee)
+    /// @param market_ the TaskMarket (grant this contract the NodeRegistry's ALLOCATOR_ROLE after
+    ///        deployment)
+    /// @param admin holder of DEFAULT_ADMIN_ROLE (changes the committee; transferred in two steps)
+    /// @param adminDelay seconds between the start and the acceptance of an admin transfer
     /// @param signers the first committee, strictly ascending
-    /// @param threshold signatures a report needs
+    /// @param threshold signatures a report needs (a majority of the signers)
     /// @param vrfPublicKey the committee's ECVRF public key, 33 bytes compressed
     constructor(
         ITaskMarket market_,
         address admin,
+        uint48 adminDelay,
         address[] memory signers,
         uint8 threshold,
         bytes memory vrfPublicKey
-    ) EIP712("VerAI ReportVerifier", "1") {
+    ) AccessControlDefaultAdminRules(adminDelay, admin) EIP712("VerAI ReportVerifier", "1") {
         _market = market_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _registry = market_.nodeRegistry();
         _setConfig(signers, threshold, vrfPublicKey);
     }
 
@@ -188,7 +195,8 @@ contract ReportVerifier is IReportVerifier, AccessControl, EIP712 {
     {
         uint256 count = signers.length;
         if (count > MAX_SIGNERS) revert TooManySigners(count, MAX_SIGNERS);
-        if (threshold == 0 || threshold > count) revert InvalidThreshold(threshold, count);
+        // a majority: two quorums of more than half the members always share one
+        if (threshold <= count / 2 || threshold > count) revert InvalidThreshold(threshold, count);
         if (
             vrfPublicKey.length != _VRF_KEY_LENGTH
                 || (vrfPublicKey[0] != 0x02 && vrfPublicKey[0] != 0x03)
@@ -464,8 +472,9 @@ contract ReportVerifier is IReportVerifier, AccessControl, EIP712 {
             revert ConfigDigestMismatch(report.configDigest, configDigest);
         }
         Hot memory hot = _hot;
-        if (report.round <= hot.latestRound) {
-            revert StaleRound(report.round, uint256(hot.latestRound) + 1);
+        // latestRound + 1 <= 2^64 - 1 until 2^64 - 1 reports were accepted: not reachable
+        if (report.round != uint256(hot.latestRound) + 1) {
+            revert RoundNotNext(report.round, uint256(hot.latestRound) + 1);
         }
         if (report.snapshotBlock < hot.latestSnapshotBlock || report.snapshotBlock >= block.number)
         {
@@ -532,11 +541,12 @@ contract ReportVerifier is IReportVerifier, AccessControl, EIP712 {
         }
     }
 
-    /// @dev Checks the failed assignment and the candidates, verifies the VRF proof (a bad proof
-    ///      reverts the whole transmission), recomputes the pick, then reassigns. The VRF
-    ///      attempt is the failed assignment's id (the market numbers assignments in 32 bits):
-    ///      unique per reassignment of a task and fixed by the chain, so neither the committee
-    ///      nor the transmitter can choose it. Returns false when the entry was skipped.
+    /// @dev Consumes the entry's draw of the named assignment (TaskMarket.drawReassignment),
+    ///      verifies the VRF proof for that draw's alpha (a bad proof reverts the whole
+    ///      transmission, and with it the draw), then checks the assignment is Failed, the
+    ///      candidates are well formed and weigh their free units on-chain, and the pick from
+    ///      beta is the entry's node; then reassigns. Any skip after the draw leaves it consumed,
+    ///      so its (now public) beta is never used again. Returns false when skipped.
     function _applyReassignment(
         uint64 round,
         uint256 index,
@@ -544,16 +554,14 @@ contract ReportVerifier is IReportVerifier, AccessControl, EIP712 {
         bytes memory vrfPublicKey
     ) private returns (bool) {
         (uint256 failedId, uint256 nodeId) = _unpackReassignment(entry.packed);
-        (bool ok, uint256 taskId) = _failedTaskOf(round, index, failedId);
+        (bool ok, bytes32 beta, uint256 attempt, ITaskMarket.AssignmentStatus status) =
+            _draw(round, index, failedId, entry, vrfPublicKey);
         if (!ok) return false;
-        (bytes4 problem, uint256[] memory nodes, uint256[] memory weights) =
-            _checkCandidates(entry.candidates);
-        if (problem != bytes4(0)) return _skipWith(round, index, problem);
-
-        bytes32 beta = _verifiedBeta(taskId, failedId, entry, vrfPublicKey);
-        if (nodes[Sortition.pick(beta, failedId, weights)] != nodeId) {
-            return _skipWith(round, index, PickMismatch.selector);
+        if (status != ITaskMarket.AssignmentStatus.Failed) {
+            return _skipWith(round, index, ITaskMarket.TaskMarketAssignmentNotFailed.selector);
         }
+        bytes4 problem = _checkPick(entry.candidates, nodeId, beta, attempt);
+        if (problem != bytes4(0)) return _skipWith(round, index, problem);
         // the new assignment's id is in the market's AssignmentCreated event
         // slither-disable-next-line unused-return
         try _market.reassign(failedId, nodeId) returns (uint256) {
@@ -564,41 +572,62 @@ contract ReportVerifier is IReportVerifier, AccessControl, EIP712 {
         }
     }
 
-    /// @dev beta of the entry's proof for alpha(chainid, market, taskId, task seed, attempt =
-    ///      failedId); reverts with the VRF library's error when the proof does not verify.
-    function _verifiedBeta(
-        uint256 taskId,
+    /// @dev Why the entry's node is not the draw's pick (0 when it is): the candidates are
+    ///      malformed, a weight differs from the candidate's free units on-chain, or the weighted
+    ///      pick from beta chose another node.
+    function _checkPick(uint256[] calldata candidates, uint256 nodeId, bytes32 beta, uint256 attempt)
+        private
+        view
+        returns (bytes4)
+    {
+        (bytes4 problem, uint256[] memory nodes, uint256[] memory weights) = _checkCandidates(candidates);
+        if (problem != bytes4(0)) return problem;
+        uint256[] memory free = _registry.freeCapacities(nodes);
+        for (uint256 i; i < nodes.length; ++i) {
+            if (weights[i] != free[i]) return CandidateWeightMismatch.selector;
+        }
+        if (nodes[Sortition.pick(beta, attempt, weights)] != nodeId) return PickMismatch.selector;
+        return bytes4(0);
+    }
+
+    /// @dev Consumes the next draw of `failedId` and verifies the entry's proof for its alpha
+    ///      (reverts with the VRF library's error when it does not verify); (false, ...) after a
+    ///      skip when the assignment is unknown.
+    function _draw(
+        uint64 round,
+        uint256 index,
         uint256 failedId,
         Reassignment calldata entry,
         bytes memory vrfPublicKey
-    ) private view returns (bytes32) {
-        bytes memory alpha = Sortition.vrfAlpha(
-            block.chainid,
-            address(_market),
-            taskId,
-            bytes32(_market.getTask(taskId).seed),
-            // the market's assignment ids fit 32 bits (it counts them in a uint32)
-            uint32(failedId)
-        );
-        return VRF.verify(vrfPublicKey, entry.proof, alpha, entry.helpers);
-    }
-
-    /// @dev The task of Failed assignment `failedId`; (false, 0) after a skip when the
-    ///      assignment is unknown or not Failed.
-    function _failedTaskOf(uint64 round, uint256 index, uint256 failedId)
+    )
         private
-        returns (bool ok, uint256 taskId)
+        returns (bool ok, bytes32 beta, uint256 attempt, ITaskMarket.AssignmentStatus status)
     {
-        try _market.getAssignment(failedId) returns (ITaskMarket.AssignmentView memory failed) {
-            if (failed.status != ITaskMarket.AssignmentStatus.Failed) {
-                _skipWith(round, index, ITaskMarket.TaskMarketAssignmentNotFailed.selector);
-                return (false, 0);
-            }
-            return (true, failed.taskId);
+        try _market.drawReassignment(failedId) returns (
+            uint256 taskId, uint256 seed, uint256 attempt_, ITaskMarket.AssignmentStatus status_
+        ) {
+            // a proof that does not verify reverts here, outside the catch, and with it the
+            // whole transmission
+            return (true, _verifiedBeta(taskId, seed, attempt_, entry, vrfPublicKey), attempt_, status_);
         } catch (bytes memory reason) {
             _skip(round, index, reason);
-            return (false, 0);
+            return (false, bytes32(0), 0, ITaskMarket.AssignmentStatus.None);
         }
+    }
+
+    /// @dev beta of the entry's proof for alpha(chainid, market, taskId, seed, attempt); reverts
+    ///      with the VRF library's error when the proof does not verify.
+    function _verifiedBeta(
+        uint256 taskId,
+        uint256 seed,
+        uint256 attempt,
+        Reassignment calldata entry,
+        bytes memory vrfPublicKey
+    ) private view returns (bytes32) {
+        // the market's attempts fit 64 bits (draw < 2^32, id < 2^32)
+        bytes memory alpha =
+            Sortition.vrfAlpha(block.chainid, address(_market), taskId, bytes32(seed), uint64(attempt));
+        return VRF.verify(vrfPublicKey, entry.proof, alpha, entry.helpers);
     }
 
     /// @dev The candidates unpacked, or the reason they cannot be picked from: empty, all

@@ -4,7 +4,7 @@ pragma solidity 0.8.37;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ITaskMarket} from "./interfaces/ITaskMarket.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
@@ -25,17 +25,27 @@ import {CheckpointRegistry} from "./CheckpointRegistry.sol";
 ///      submission, ceil(U * M * D / 3600), covers; rounding each payment down keeps the sum below.
 ///      A top-up of A extends the end by floor(A * 3600 / (k * M)) seconds, k = units not yet
 ///      completed (the only ones that can still run), so it adds at most A to what can be paid.
-///      Cancelling moves the end to now. `escrow -= earned` stays checked all the same, and the
-///      stateful test drives it.
-contract TaskMarket is ITaskMarket, AccessControl {
+///      Cancelling moves the end to now (the completion window lets checkpoints in, never pay
+///      past the end). `escrow -= earned` stays checked all the same, and the stateful test
+///      drives it.
+///      This market has no admin of its own: its allocator role and its pause are the
+///      NodeRegistry's (ALLOCATOR_ROLE, paused()), so one admin, with one two-step transfer,
+///      governs the whole network.
+contract TaskMarket is ITaskMarket {
     using SafeERC20 for IERC20;
 
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice The role that opens, moves and reassigns assignments (the committee's verifier).
+    /// @notice The NodeRegistry role that opens, moves and reassigns assignments (the
+    ///         committee's verifier).
     bytes32 public constant ALLOCATOR_ROLE = keccak256("ALLOCATOR_ROLE");
+
+    /// @inheritdoc ITaskMarket
+    /// @dev Long enough for a node's agent to see the cancellation, checkpoint and send
+    ///      `complete` with room to spare for fees and confirmations.
+    uint256 public constant COMPLETION_WINDOW = 1 hours;
 
     uint256 private constant _SECONDS_PER_HOUR = 3600;
     /// @dev Steps are stored in 48 bits; the final checkpoint takes the last step + 1.
@@ -43,7 +53,7 @@ contract TaskMarket is ITaskMarket, AccessControl {
 
     /// @notice The VER token escrowed and paid here.
     IERC20 public immutable token;
-    /// @notice The NodeRegistry whose nodes run the work (this market holds its MARKET_ROLE).
+    /// @inheritdoc ITaskMarket
     INodeRegistry public immutable nodeRegistry;
     /// @dev The CheckpointRegistry deployed by the constructor.
     address private immutable _checkpoints;
@@ -56,14 +66,14 @@ contract TaskMarket is ITaskMarket, AccessControl {
     // into the memory structs below by the _load/_store helpers at the end of the file. Ids and
     // times are 32-bit (4.29e9 tasks and assignments; the uint32 clock runs to 2106), a task's
     // units 24-bit (16.7 million), amounts 96-bit (7.9e28 wei = 79 billion VER per task or per
-    // unit-hour).
+    // unit-hour, above the VER supply cap).
 
     /// @dev A task: two slots, so that submitting one creates two (with the ledger's, three
-    ///      writes). Its class is kept as a 16-bit id (see _classIds).
+    ///      writes). Its class is the NodeRegistry's 16-bit class id.
     ///      terms  (written once)  developer (bits 0-159) | maxPricePerUnitHour (160-255)
     ///      state  (all an assignment reads and writes of its task)
     ///             escrow (0-95) | expiresAt (96-127) | pendingUnits (128-151) |
-    ///             runningUnits (152-175) | classId (176-191) | seed (192-255)
+    ///             runningUnits (152-175) | classId (176-191) | seed (192-254) | cancelled (255)
     struct TaskSlots {
         uint256 terms;
         uint256 state;
@@ -93,7 +103,8 @@ contract TaskMarket is ITaskMarket, AccessControl {
         uint24 pendingUnits;
         uint24 runningUnits;
         uint16 classId;
-        uint64 seed;
+        uint64 seed; // 63 bits
+        bool cancelled;
     }
 
     struct AssignmentHot {
@@ -121,21 +132,19 @@ contract TaskMarket is ITaskMarket, AccessControl {
         uint32 taskCount;
     }
 
-    /// @dev totalCompensation (112) | assignmentCount (32) | classCount (16).
+    /// @dev totalCompensation (112) | assignmentCount (32).
     struct Counters {
         uint112 compensation;
         uint32 assignmentCount;
-        uint16 classCount;
     }
 
     mapping(uint256 taskId => TaskSlots) private _tasks;
     mapping(uint256 assignmentId => AssignmentSlots) private _assignments;
     mapping(address account => uint256) private _earnings;
     mapping(address account => uint256) private _compensation;
-    /// @dev Resource classes get a 16-bit id when a task first names them: one slot each way.
-    ///      The first task of a class pays for both (44,200 gas); the others read one slot.
-    mapping(bytes32 resourceClass => uint256 classId) private _classIds;
-    mapping(uint256 classId => bytes32 resourceClass) private _classes;
+    /// @dev VRF draws published per assignment (see drawReassignment); a slot only for
+    ///      assignments a reassignment entry ever named.
+    mapping(uint256 assignmentId => uint256 draws) private _draws;
     Ledger private _ledger;
     Counters private _counters;
 
@@ -144,13 +153,12 @@ contract TaskMarket is ITaskMarket, AccessControl {
     //////////////////////////////////////////////////////////////*/
 
     /// @param token_ the VER token
-    /// @param nodeRegistry_ the NodeRegistry (grant this market its MARKET_ROLE)
-    /// @param admin receives DEFAULT_ADMIN_ROLE (grants ALLOCATOR_ROLE)
-    constructor(IERC20 token_, INodeRegistry nodeRegistry_, address admin) {
+    /// @param nodeRegistry_ the NodeRegistry (grant this market its MARKET_ROLE, and the
+    ///        allocator its ALLOCATOR_ROLE, there)
+    constructor(IERC20 token_, INodeRegistry nodeRegistry_) {
         token = token_;
         nodeRegistry = nodeRegistry_;
         _checkpoints = address(new CheckpointRegistry(address(this)));
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -165,6 +173,7 @@ contract TaskMarket is ITaskMarket, AccessControl {
         uint256 durationLimit,
         string calldata specURI
     ) public returns (uint256 taskId) {
+        _requireNotPaused();
         TaskState memory st;
         (taskId, st) = _createTask(resourceClass, units, maxPricePerUnitHour, durationLimit);
         emit TaskSubmitted(
@@ -198,6 +207,7 @@ contract TaskMarket is ITaskMarket, AccessControl {
 
     /// @inheritdoc ITaskMarket
     function topUp(uint256 taskId, uint256 amount) external {
+        _requireNotPaused();
         uint256 maxPrice = _requireDeveloper(taskId).maxPricePerUnitHour;
         TaskState memory st = _loadState(taskId);
         _requireOpen(taskId, st);
@@ -228,8 +238,9 @@ contract TaskMarket is ITaskMarket, AccessControl {
         TaskState memory st = _loadState(taskId);
         _requireOpen(taskId, st);
         st.expiresAt = uint32(block.timestamp);
+        st.cancelled = true;
         _storeState(taskId, st);
-        emit TaskCancelled(taskId, st.runningUnits);
+        emit TaskCancelled(taskId, st.runningUnits, _deadline(st));
     }
 
     /// @inheritdoc ITaskMarket
@@ -264,14 +275,18 @@ contract TaskMarket is ITaskMarket, AccessControl {
         AssignmentHot memory hot = _loadHot(assignmentId);
         _requireRunning(assignmentId, hot.status);
         if (hot.nodeOwner != msg.sender) revert TaskMarketNotAssignee(assignmentId, msg.sender, hot.nodeOwner);
+        AssignmentTerms memory terms = _loadTerms(assignmentId);
+        TaskState memory st = _loadState(terms.taskId);
+        uint256 deadline = _deadline(st);
+        if (block.timestamp >= deadline) revert TaskMarketCheckpointsClosed(terms.taskId, deadline);
+        if (_nodeFailed(terms.nodeId)) revert TaskMarketNodeFailed(terms.nodeId);
         hot.step += 1; // checked: commits keep step <= _MAX_STEP
         // The codec is byte 1 of a CIDv1; recordFinal below parses the CID and reverts the whole
         // call with the CID error if it is malformed.
         hot.codec = finalCid.length > 1 ? uint8(finalCid[1]) : 0;
         hot.lastCheckpointAt = uint32(block.timestamp);
         hot.status = AssignmentStatus.Completed;
-        AssignmentTerms memory terms = _loadTerms(assignmentId);
-        TaskState memory st = _settle(assignmentId, hot, terms, block.timestamp);
+        _settle(assignmentId, hot, terms, st, block.timestamp);
         // slither-disable-next-line incorrect-equality (unit counts, not a balance or a time)
         if (st.runningUnits == 0 && st.pendingUnits == 0) emit TaskCompleted(terms.taskId);
 
@@ -297,61 +312,48 @@ contract TaskMarket is ITaskMarket, AccessControl {
         AssignmentHot memory hot = _loadHot(assignmentId);
         _requireRunning(assignmentId, hot.status);
         AssignmentTerms memory terms = _loadTerms(assignmentId);
-        uint256 expiresAt = _loadState(terms.taskId).expiresAt;
-        if (block.timestamp < expiresAt) revert TaskMarketTaskStillOpen(terms.taskId, expiresAt);
+        TaskState memory st = _loadState(terms.taskId);
+        if (block.timestamp < st.expiresAt) revert TaskMarketTaskStillOpen(terms.taskId, st.expiresAt);
+        uint256 deadline = _deadline(st);
+        if (block.timestamp < deadline) revert TaskMarketCompletionWindowOpen(terms.taskId, deadline);
+        if (_nodeFailed(terms.nodeId)) {
+            uint256 perUnit = nodeRegistry.compensationPerUnit(terms.nodeId);
+            uint256 share = _failOne(assignmentId, hot, terms, perUnit);
+            _finishFailurePage(terms.nodeId, 1, terms.units, share);
+            return;
+        }
         hot.status = AssignmentStatus.Ended;
-        _settle(assignmentId, hot, terms, hot.lastCheckpointAt);
+        _settle(assignmentId, hot, terms, st, hot.lastCheckpointAt);
 
         nodeRegistry.release(terms.nodeId, terms.units);
     }
 
     /// @inheritdoc ITaskMarket
     function settleNodeFailure(uint256 nodeId, uint256[] calldata assignmentIds) external {
-        INodeRegistry.NodeView memory node = _getNode(nodeId);
-        if (node.status != INodeRegistry.Status.Failed) revert TaskMarketNodeNotFailed(nodeId, node.status);
-        if (assignmentIds.length == 0) revert TaskMarketNoRunningAssignments(nodeId);
-
-        // The list must hold every running assignment of the node: each is Running on it (a
-        // duplicate is no longer Running when it comes again) and their units add up to what the
-        // node has reserved, all of it this market's. The reserved units are therefore the
-        // denominator of the pro rata split of the compensation.
-        uint256 compensation = nodeRegistry.compensationHeld(nodeId);
-        uint256 compensationLeft = compensation;
-        uint256 unitsLeft = node.reserved;
+        INodeRegistry.Status status = nodeRegistry.nodeStatus(nodeId);
+        if (status != INodeRegistry.Status.Failed) {
+            if (status == INodeRegistry.Status.None) revert TaskMarketUnknownNode(nodeId);
+            revert TaskMarketNodeNotFailed(nodeId, status);
+        }
+        // Each developer's share is fixed by the failure (compensation per reserved unit), so the
+        // order of settlements and the split into pages change nothing.
+        uint256 perUnit = nodeRegistry.compensationPerUnit(nodeId);
+        uint256 count = 0;
+        uint256 units = 0;
+        uint256 compensation = 0;
         for (uint256 i; i < assignmentIds.length; ++i) {
             uint256 id = assignmentIds[i];
             AssignmentHot memory hot = _loadHot(id);
-            _requireRunning(id, hot.status);
+            // Settled already (or never running here): passed over, so that pages may overlap.
+            if (hot.status != AssignmentStatus.Running) continue;
             AssignmentTerms memory terms = _loadTerms(id);
             if (terms.nodeId != nodeId) revert TaskMarketAssignmentNotOnNode(id, nodeId, terms.nodeId);
-            if (terms.units > unitsLeft) _revertListIncomplete(nodeId, assignmentIds, node.reserved);
-            // Work after the last checkpoint is lost: the units go back to the task, pending.
-            hot.status = AssignmentStatus.Failed;
-            _settle(id, hot, terms, hot.lastCheckpointAt);
-            // The last one takes what rounding left, so nothing is stranded.
-            // slither-disable-next-line incorrect-equality (unit counts)
-            uint256 share =
-                terms.units == unitsLeft ? compensationLeft : compensationLeft * terms.units / unitsLeft;
-            unitsLeft -= terms.units;
-            if (share != 0) {
-                compensationLeft -= share;
-                address developer = _loadTaskTerms(terms.taskId).developer;
-                _compensation[developer] += share;
-                emit CompensationCredited(id, developer, share);
-            }
+            compensation += _failOne(id, hot, terms, perUnit);
+            units += terms.units;
+            ++count;
         }
-        if (unitsLeft != 0) _revertListIncomplete(nodeId, assignmentIds, node.reserved);
-        if (compensation != 0) {
-            Counters memory counters = _counters;
-            counters.compensation += uint112(compensation);
-            _counters = counters;
-        }
-        emit NodeFailureSettled(nodeId, assignmentIds.length, node.reserved, compensation);
-
-        nodeRegistry.release(nodeId, node.reserved);
-        // The amount claimed is compensationHeld, read above in this transaction.
-        // slither-disable-next-line unused-return
-        if (compensation != 0) nodeRegistry.claimCompensation(nodeId, address(this));
+        if (count == 0) revert TaskMarketNoRunningAssignments(nodeId);
+        _finishFailurePage(nodeId, count, units, compensation);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -361,17 +363,18 @@ contract TaskMarket is ITaskMarket, AccessControl {
     /// @inheritdoc ITaskMarket
     function assign(uint256 taskId, uint256 nodeId, uint256 units, uint256 pricePerUnitHour)
         external
-        onlyRole(ALLOCATOR_ROLE)
         returns (uint256 assignmentId)
     {
+        _requireAllocator();
+        _requireNotPaused();
         TaskState memory st = _loadState(taskId);
         _requireOpen(taskId, st);
         if (units == 0) revert TaskMarketInvalidUnits(units);
         if (units > st.pendingUnits) revert TaskMarketInsufficientPendingUnits(taskId, units, st.pendingUnits);
         uint256 cap = _loadTaskTerms(taskId).maxPricePerUnitHour;
         if (pricePerUnitHour > cap) revert TaskMarketPriceAboveCap(taskId, pricePerUnitHour, cap);
-        (address owner, uint256 nodePrice) = _checkNode(nodeId, _classes[st.classId], units);
-        if (pricePerUnitHour < nodePrice) revert TaskMarketPriceBelowNodePrice(nodeId, pricePerUnitHour, nodePrice);
+        (address owner, uint256 nodePrice) = _checkNode(nodeId, st.classId, units);
+        if (pricePerUnitHour != nodePrice) revert TaskMarketPriceNotNodePrice(nodeId, pricePerUnitHour, nodePrice);
 
         // unchecked: units <= pending, and pending + running never exceeds the task's units < 2^24
         unchecked {
@@ -383,33 +386,29 @@ contract TaskMarket is ITaskMarket, AccessControl {
     }
 
     /// @inheritdoc ITaskMarket
-    function move(uint256 assignmentId, uint256 toNodeId)
-        external
-        onlyRole(ALLOCATOR_ROLE)
-        returns (uint256 newAssignmentId)
-    {
+    function move(uint256 assignmentId, uint256 toNodeId) external returns (uint256 newAssignmentId) {
+        _requireAllocator();
         AssignmentHot memory hot = _loadHot(assignmentId);
         _requireRunning(assignmentId, hot.status);
         AssignmentTerms memory terms = _loadTerms(assignmentId);
         // slither-disable-next-line incorrect-equality (node ids)
         if (toNodeId == terms.nodeId) revert TaskMarketSameNode(assignmentId, toNodeId);
-        _requireOpen(terms.taskId, _loadState(terms.taskId));
-        (address owner, uint256 price) = _checkNodeAtItsPrice(terms, toNodeId);
+        TaskState memory st = _loadState(terms.taskId);
+        _requireOpen(terms.taskId, st);
+        if (_nodeFailed(terms.nodeId)) revert TaskMarketNodeFailed(terms.nodeId);
+        (address owner, uint256 price) = _checkNodeAtItsPrice(terms, st.classId, toNodeId);
 
         // The old assignment ends at its last checkpoint (<= now < the task's end); its units
         // stay running, on the new node.
         hot.status = AssignmentStatus.Moved;
-        _settle(assignmentId, hot, terms, hot.lastCheckpointAt);
+        _settle(assignmentId, hot, terms, st, hot.lastCheckpointAt);
         newAssignmentId = _open(terms.taskId, toNodeId, owner, terms.units, price, assignmentId);
         nodeRegistry.release(terms.nodeId, terms.units);
     }
 
     /// @inheritdoc ITaskMarket
-    function reassign(uint256 failedAssignmentId, uint256 newNodeId)
-        external
-        onlyRole(ALLOCATOR_ROLE)
-        returns (uint256 newAssignmentId)
-    {
+    function reassign(uint256 failedAssignmentId, uint256 newNodeId) external returns (uint256 newAssignmentId) {
+        _requireAllocator();
         AssignmentHot memory hot = _loadHot(failedAssignmentId);
         if (hot.status != AssignmentStatus.Failed) {
             revert TaskMarketAssignmentNotFailed(failedAssignmentId, hot.status);
@@ -420,7 +419,7 @@ contract TaskMarket is ITaskMarket, AccessControl {
         if (terms.units > st.pendingUnits) {
             revert TaskMarketInsufficientPendingUnits(terms.taskId, terms.units, st.pendingUnits);
         }
-        (address owner, uint256 price) = _checkNodeAtItsPrice(terms, newNodeId);
+        (address owner, uint256 price) = _checkNodeAtItsPrice(terms, st.classId, newNodeId);
 
         // unchecked: as in assign
         unchecked {
@@ -431,6 +430,26 @@ contract TaskMarket is ITaskMarket, AccessControl {
         hot.status = AssignmentStatus.Reassigned;
         _storeHot(failedAssignmentId, hot);
         newAssignmentId = _open(terms.taskId, newNodeId, owner, terms.units, price, failedAssignmentId);
+        emit AssignmentReassigned(failedAssignmentId, newAssignmentId);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function drawReassignment(uint256 assignmentId)
+        external
+        returns (uint256 taskId, uint256 seed, uint256 attempt, AssignmentStatus status)
+    {
+        _requireAllocator();
+        status = _loadHot(assignmentId).status;
+        // slither-disable-next-line incorrect-equality (a status)
+        if (status == AssignmentStatus.None) revert TaskMarketUnknownAssignment(assignmentId);
+        taskId = _loadTerms(assignmentId).taskId;
+        seed = _loadState(taskId).seed;
+        uint256 draw = _draws[assignmentId];
+        _draws[assignmentId] = draw + 1;
+        emit ReassignmentDrawn(assignmentId, draw);
+        // ids < 2^32 (counted in 32 bits); draws < 2^32 (each one is a signed committee report
+        // entry), so attempt < 2^64
+        attempt = (draw << 32) | assignmentId;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -451,6 +470,14 @@ contract TaskMarket is ITaskMarket, AccessControl {
             revert ICheckpointRegistry.CheckpointRegistryStepNotIncreasing(assignmentId, step, hot.step);
         }
         if (step > _MAX_STEP) revert ICheckpointRegistry.CheckpointRegistryStepTooLarge(step, _MAX_STEP);
+        AssignmentTerms memory terms = _loadTerms(assignmentId);
+        uint256 deadline = _deadline(_loadState(terms.taskId));
+        if (block.timestamp >= deadline) {
+            revert ICheckpointRegistry.CheckpointRegistryCheckpointsClosed(assignmentId, deadline);
+        }
+        if (_nodeFailed(terms.nodeId)) {
+            revert ICheckpointRegistry.CheckpointRegistryNodeFailed(assignmentId, terms.nodeId);
+        }
         hot.lastCheckpointAt = uint32(block.timestamp);
         hot.step = uint48(step);
         hot.codec = uint8(codec); // 0x55 or 0x70: parsed by the registry
@@ -468,7 +495,7 @@ contract TaskMarket is ITaskMarket, AccessControl {
         TaskTerms memory terms = _loadTaskTerms(taskId);
         view_ = TaskView({
             developer: terms.developer,
-            resourceClass: _classes[st.classId],
+            resourceClass: nodeRegistry.classAt(st.classId),
             maxPricePerUnitHour: terms.maxPricePerUnitHour,
             escrow: st.escrow,
             expiresAt: st.expiresAt,
@@ -477,6 +504,11 @@ contract TaskMarket is ITaskMarket, AccessControl {
             seed: st.seed,
             status: _status(st)
         });
+    }
+
+    /// @inheritdoc ITaskMarket
+    function checkpointDeadline(uint256 taskId) external view returns (uint256) {
+        return _deadline(_loadState(taskId));
     }
 
     /// @inheritdoc ITaskMarket
@@ -498,6 +530,11 @@ contract TaskMarket is ITaskMarket, AccessControl {
             resumesFrom: terms.resumesFrom,
             status: hot.status
         });
+    }
+
+    /// @inheritdoc ITaskMarket
+    function drawsOf(uint256 assignmentId) external view returns (uint256) {
+        return _draws[assignmentId];
     }
 
     /// @inheritdoc ITaskMarket
@@ -568,7 +605,9 @@ contract TaskMarket is ITaskMarket, AccessControl {
         private
         returns (uint256 taskId, TaskState memory st)
     {
-        if (resourceClass == bytes32(0)) revert TaskMarketInvalidClass(resourceClass);
+        // classIdOf(0) is 0: the zero class is never configured
+        uint256 classId = nodeRegistry.classIdOf(resourceClass);
+        if (classId == 0) revert TaskMarketInvalidClass(resourceClass);
         if (units == 0 || units > type(uint24).max) revert TaskMarketInvalidUnits(units);
         if (maxPricePerUnitHour == 0 || maxPricePerUnitHour > type(uint96).max) {
             revert TaskMarketInvalidPrice(maxPricePerUnitHour);
@@ -584,26 +623,17 @@ contract TaskMarket is ITaskMarket, AccessControl {
         ledger.escrow += uint112(escrow);
         _ledger = ledger;
 
-        uint256 classId = _classIds[resourceClass];
-        if (classId == 0) classId = _addClass(resourceClass);
         st = TaskState({
             escrow: uint96(escrow),
             expiresAt: uint32(block.timestamp + durationLimit),
             pendingUnits: uint24(units),
             runningUnits: 0,
-            classId: uint16(classId),
-            seed: uint64(uint256(keccak256(abi.encode(block.prevrandao, taskId))))
+            classId: uint16(classId), // the registry counts classes in 16 bits
+            seed: uint64(uint256(keccak256(abi.encode(block.prevrandao, taskId)))) >> 1,
+            cancelled: false
         });
         _tasks[taskId].terms = uint256(uint160(msg.sender)) | (maxPricePerUnitHour << 160);
         _storeState(taskId, st);
-    }
-
-    function _addClass(bytes32 resourceClass) private returns (uint256 classId) {
-        Counters memory counters = _counters;
-        classId = ++counters.classCount; // checked: at most 65,535 classes, as in NodeRegistry
-        _counters = counters;
-        _classIds[resourceClass] = classId;
-        _classes[classId] = resourceClass;
     }
 
     function _status(TaskState memory st) private view returns (TaskStatus) {
@@ -611,6 +641,12 @@ contract TaskMarket is ITaskMarket, AccessControl {
         if (st.pendingUnits == 0 && st.runningUnits == 0) return TaskStatus.Completed;
         if (block.timestamp >= st.expiresAt) return TaskStatus.Ended;
         return TaskStatus.Open;
+    }
+
+    /// @dev Until when the task takes checkpoints: its end, plus the completion window after a
+    ///      cancellation (expiresAt < 2^32, so no overflow).
+    function _deadline(TaskState memory st) private pure returns (uint256) {
+        return st.cancelled ? uint256(st.expiresAt) + COMPLETION_WINDOW : st.expiresAt;
     }
 
     function _requireOpen(uint256 taskId, TaskState memory st) private view {
@@ -633,16 +669,34 @@ contract TaskMarket is ITaskMarket, AccessControl {
         if (status != AssignmentStatus.Running) revert TaskMarketAssignmentNotRunning(assignmentId, status);
     }
 
-    /// @dev Closes a Running assignment; `hot` carries its new status. It earns
-    ///      floor(units * price * (paidUntil - startAt) / 3600), paidUntil = min(until, task end)
-    ///      (until >= startAt: an assignment starts while its task is Open and lastCheckpointAt
-    ///      starts at startAt), credited to its node's owner. Completed units are done; those of a
-    ///      failed or ended assignment wait again; moved ones stay running. Returns the task state.
-    function _settle(uint256 id, AssignmentHot memory hot, AssignmentTerms memory terms, uint256 until)
-        private
-        returns (TaskState memory st)
-    {
-        st = _loadState(terms.taskId);
+    function _requireAllocator() private view {
+        if (!IAccessControl(address(nodeRegistry)).hasRole(ALLOCATOR_ROLE, msg.sender)) {
+            revert TaskMarketUnauthorized(msg.sender, ALLOCATOR_ROLE);
+        }
+    }
+
+    function _requireNotPaused() private view {
+        if (nodeRegistry.paused()) revert TaskMarketPaused();
+    }
+
+    function _nodeFailed(uint256 nodeId) private view returns (bool) {
+        // slither-disable-next-line incorrect-equality (a status)
+        return nodeRegistry.nodeStatus(nodeId) == INodeRegistry.Status.Failed;
+    }
+
+    /// @dev Closes a Running assignment; `hot` carries its new status and `st` is its task's
+    ///      state, which is updated and stored. It earns floor(units * price * (paidUntil -
+    ///      startAt) / 3600), paidUntil = min(until, task end) (until >= startAt: an assignment
+    ///      starts while its task is Open and lastCheckpointAt starts at startAt), credited to its
+    ///      node's owner. Completed units are done; those of a failed or ended assignment wait
+    ///      again; moved ones stay running.
+    function _settle(
+        uint256 id,
+        AssignmentHot memory hot,
+        AssignmentTerms memory terms,
+        TaskState memory st,
+        uint256 until
+    ) private {
         uint256 paidUntil = Math.min(until, st.expiresAt);
         // < 2^32 * 2^96 * 2^32: no overflow
         uint256 amount =
@@ -664,6 +718,37 @@ contract TaskMarket is ITaskMarket, AccessControl {
         emit AssignmentClosed(id, terms.taskId, terms.nodeId, hot.status, paidUntil, amount);
     }
 
+    /// @dev Ends a Running assignment of a failed node at its last checkpoint and credits its
+    ///      developer units x perUnit; returns that share.
+    function _failOne(uint256 id, AssignmentHot memory hot, AssignmentTerms memory terms, uint256 perUnit)
+        private
+        returns (uint256 share)
+    {
+        // Work after the last checkpoint is lost: the units go back to the task, pending.
+        hot.status = AssignmentStatus.Failed;
+        _settle(id, hot, terms, _loadState(terms.taskId), hot.lastCheckpointAt);
+        share = terms.units * perUnit;
+        if (share != 0) {
+            address developer = _loadTaskTerms(terms.taskId).developer;
+            _compensation[developer] += share;
+            emit CompensationCredited(id, developer, share);
+        }
+    }
+
+    /// @dev After a page of failure settlements: books the compensation credited, then has the
+    ///      registry release the units and transfer exactly that compensation here.
+    function _finishFailurePage(uint256 nodeId, uint256 count, uint256 units, uint256 compensation) private {
+        if (compensation != 0) {
+            Counters memory counters = _counters;
+            counters.compensation += uint112(compensation);
+            _counters = counters;
+        }
+        emit NodeFailureSettled(nodeId, count, units, compensation);
+        // The registry pays units x compensationPerUnit, the sum credited above.
+        // slither-disable-next-line unused-return
+        nodeRegistry.claimCompensation(nodeId, units, address(this));
+    }
+
     /// @dev Pays `amount` to the caller from one of the three totals; the caller has zeroed the
     ///      account it is paid from.
     function _payOut(uint256 from, uint256 amount) private {
@@ -680,46 +765,34 @@ contract TaskMarket is ITaskMarket, AccessControl {
         token.safeTransfer(msg.sender, amount);
     }
 
-    function _revertListIncomplete(uint256 nodeId, uint256[] calldata ids, uint256 reserved) private view {
-        uint256 listed = 0;
-        for (uint256 i; i < ids.length; ++i) {
-            listed += _loadTerms(ids[i]).units;
-        }
-        revert TaskMarketFailureSettlementIncomplete(nodeId, listed, reserved);
-    }
-
-    function _getNode(uint256 nodeId) private view returns (INodeRegistry.NodeView memory node) {
-        if (nodeId == 0 || nodeId > type(uint32).max) revert TaskMarketUnknownNode(nodeId);
-        try nodeRegistry.getNode(nodeId) returns (INodeRegistry.NodeView memory n) {
-            node = n;
-        } catch {
-            revert TaskMarketUnknownNode(nodeId);
-        }
-    }
-
-    /// @dev The checks of a node that is to take `units` of a task of class `resourceClass`.
-    function _checkNode(uint256 nodeId, bytes32 resourceClass, uint256 units)
+    /// @dev The checks of a node that is to take `units` of a task of class `classId`; returns
+    ///      its owner and asking price.
+    function _checkNode(uint256 nodeId, uint256 classId, uint256 units)
         private
         view
         returns (address owner, uint256 nodePrice)
     {
-        INodeRegistry.NodeView memory node = _getNode(nodeId);
-        if (node.status != INodeRegistry.Status.Active) revert TaskMarketNodeNotActive(nodeId, node.status);
-        if (node.resourceClass != resourceClass) {
-            revert TaskMarketClassMismatch(nodeId, node.resourceClass, resourceClass);
+        if (nodeId == 0 || nodeId > type(uint32).max) revert TaskMarketUnknownNode(nodeId);
+        (address nodeOwner, uint256 nodeClassId, INodeRegistry.Status status, uint256 free, uint256 price) =
+            nodeRegistry.nodeOffer(nodeId);
+        if (status != INodeRegistry.Status.Active) {
+            if (status == INodeRegistry.Status.None) revert TaskMarketUnknownNode(nodeId);
+            revert TaskMarketNodeNotActive(nodeId, status);
         }
-        uint256 free = node.capacity - node.reserved;
+        if (nodeClassId != classId) {
+            revert TaskMarketClassMismatch(nodeId, nodeRegistry.classAt(nodeClassId), nodeRegistry.classAt(classId));
+        }
         if (units > free) revert TaskMarketInsufficientCapacity(nodeId, units, free);
-        return (node.owner, node.pricePerUnitHour);
+        return (nodeOwner, price);
     }
 
     /// @dev `_checkNode` for a move or reassignment, which runs at the node's asking price.
-    function _checkNodeAtItsPrice(AssignmentTerms memory terms, uint256 nodeId)
+    function _checkNodeAtItsPrice(AssignmentTerms memory terms, uint256 classId, uint256 nodeId)
         private
         view
         returns (address owner, uint256 price)
     {
-        (owner, price) = _checkNode(nodeId, _classes[_loadState(terms.taskId).classId], terms.units);
+        (owner, price) = _checkNode(nodeId, classId, terms.units);
         uint256 cap = _loadTaskTerms(terms.taskId).maxPricePerUnitHour;
         if (price > cap) revert TaskMarketPriceAboveCap(terms.taskId, price, cap);
     }
@@ -762,13 +835,14 @@ contract TaskMarket is ITaskMarket, AccessControl {
         st.pendingUnits = uint24(w >> 128);
         st.runningUnits = uint24(w >> 152);
         st.classId = uint16(w >> 176);
-        st.seed = uint64(w >> 192);
+        st.seed = uint64(w >> 192) & (type(uint64).max >> 1); // bit 255 is the cancelled flag
+        st.cancelled = w >> 255 != 0;
     }
 
     function _storeState(uint256 taskId, TaskState memory st) private {
         _tasks[taskId].state = uint256(st.escrow) | (uint256(st.expiresAt) << 96)
             | (uint256(st.pendingUnits) << 128) | (uint256(st.runningUnits) << 152) | (uint256(st.classId) << 176)
-            | (uint256(st.seed) << 192);
+            | (uint256(st.seed) << 192) | (uint256(st.cancelled ? 1 : 0) << 255);
     }
 
     function _loadHot(uint256 assignmentId) private view returns (AssignmentHot memory hot) {

@@ -36,7 +36,7 @@ contract VRFVerifier is IVRFVerifier {
     }
 
     /// @inheritdoc IVRFVerifier
-    function vrfAlpha(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint32 attempt)
+    function vrfAlpha(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint64 attempt)
         external
         pure
         returns (bytes memory)

@@ -1,15 +1,20 @@
 """Committee reports: the EIP-712 typed data, signing, signature order and calldata packing of
 ``contracts/ReportVerifier.sol``.
 
-A report carries the config digest it is signed under, a strictly increasing round, the snapshot
-block, the digest of the published inputs + solution, and three lists of entries:
+A report carries the config digest it is signed under, its round (the chain accepts exactly the
+latest accepted round + 1, so the reports of one service round are numbered consecutively), the
+snapshot block, the digest of the published inputs + solution, and three lists of entries:
 
 * allocations  ``Allocation(uint64 taskId,uint64 nodeId,uint32 units,uint96 price)``
 * moves        ``Move(uint64 assignmentId,uint64 toNodeId)``
 * reassignments ``Reassignment(uint64 assignmentId,uint64 nodeId,uint64[] candidates,
   uint32[] weights)`` plus an unsigned ECVRF proof and its helper values. The VRF input is
-  ``vrf_alpha(chain id, market, task id, task seed, attempt)`` with attempt = the id of the failed
-  assignment (unique per reassignment, fixed by the chain: nobody can choose it).
+  ``vrf_alpha(chain id, market, task id, task seed, attempt)`` with attempt =
+  ``reassignment_attempt(failed assignment id, draw)`` = ``draw << 32 | id``, where ``draw`` is
+  ``TaskMarket.drawsOf(id)`` when the entry is applied (the chain counts every draw it verified,
+  applied or skipped, so nobody can choose the attempt and no published draw is reused). Each
+  candidate's weight must equal its free units on-chain when the entry is applied, else the entry
+  is skipped (``CandidateWeightMismatch``).
 
 Members sign the typed data with ``eth-account`` (``encode_typed_data(full_message=...)``); the
 digest equals the contract's ``hashReport(report)``. On the wire every entry is one packed word
@@ -251,7 +256,8 @@ class MoveEntry:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Candidate:
-    """A node the VRF may pick, with its weight (its free units at the snapshot)."""
+    """A node the VRF may pick, with its weight: its free units when the entry is applied (at the
+    snapshot, as changed by the report's earlier entries); the chain skips the entry otherwise."""
 
     node_id: int
     weight: int
@@ -268,7 +274,7 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class ReassignmentEntry:
     """Give the units of Failed assignment ``assignment_id`` to ``node_id``, the node the VRF
-    picked among ``candidates`` (sorted by node id; attempt = ``assignment_id``).
+    picked among ``candidates`` (sorted by node id; attempt = ``draw << 32 | assignment_id``).
 
     ``proof`` (81 bytes) and ``helpers`` (``vrf.VerifierInputs.as_abi()``) are not signed; a
     report is transmitted only with them (see :func:`prove_reassignment`)."""
@@ -538,8 +544,11 @@ def config_digest(
             )
     if isinstance(threshold, bool) or not isinstance(threshold, int):
         raise InvalidConfig(f"threshold must be an integer, got {threshold!r}")
-    if not 1 <= threshold <= len(members):
-        raise InvalidConfig(f"threshold={threshold} must be in [1, {len(members)}]")
+    if not len(members) // 2 < threshold <= len(members):
+        raise InvalidConfig(
+            f"threshold={threshold} must be a majority of the {len(members)} signers: in "
+            f"[{len(members) // 2 + 1}, {len(members)}] (any two quorums must share a member)"
+        )
     if (
         not isinstance(vrf_public_key, bytes | bytearray)
         or len(vrf_public_key) != 33
@@ -609,13 +618,17 @@ def prove_reassignment(
     task_id: int,
     task_seed: bytes,
     assignment_id: int,
+    draw: int,
     candidates: Iterable[Candidate],
 ) -> ReassignmentEntry:
-    """Prove the VRF for reassigning Failed assignment ``assignment_id`` of task ``task_id``
-    (attempt = ``assignment_id``, which the market keeps below 2**32), pick among ``candidates``
-    (sorted here by node id; weight-0 candidates are kept and never picked) and return the
-    complete entry."""
-    attempt = _uint("assignment_id", assignment_id, UINT32_MAX)
+    """Prove the VRF for draw ``draw`` of reassigning Failed assignment ``assignment_id`` of task
+    ``task_id`` (attempt = ``draw << 32 | assignment_id``; ``draw`` = ``TaskMarket.drawsOf``
+    of the assignment at the snapshot block, plus its entries in the earlier reports built from
+    that snapshot), pick among ``candidates`` (sorted here by node id; weight-0 candidates are
+    kept and never picked) and return the complete entry."""
+    _uint("assignment_id", assignment_id, UINT32_MAX)
+    _uint("draw", draw, UINT32_MAX)
+    attempt = sortition.reassignment_attempt(assignment_id, draw)
     ordered = tuple(sorted(candidates))
     for previous, current in itertools.pairwise(ordered):
         if previous.node_id == current.node_id:

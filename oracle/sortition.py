@@ -2,8 +2,12 @@
 ``contracts/libraries/Sortition.sol``.
 
 * ``vrf_alpha(chain_id, market, task_id, task_seed, attempt)`` =
-  ``abi.encode(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint32 attempt)``
+  ``abi.encode(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint64 attempt)``
   (160 bytes): the alpha the oracle proves with ``oracle.vrf.prove``.
+* ``reassignment_attempt(assignment_id, draw)`` = ``draw << 32 | assignment_id``: the attempt of
+  a reassignment of a failed assignment, where ``draw`` is ``TaskMarket.drawsOf(assignment_id)``
+  (every reassignment entry the chain verified consumed one draw, applied or skipped, so a
+  published VRF output is never drawn again).
 * ``pick(beta, attempt, weights)``: ``r = uint256(keccak256(beta ‖ uint256 attempt)) mod Σw``, then
   the first index whose cumulative weight exceeds ``r``. ``weights`` follow the canonical (sorted)
   candidate list of the signed report; a weight-0 candidate is never chosen.
@@ -21,10 +25,11 @@ from eth_utils.crypto import keccak
 
 from oracle.errors import OracleError
 
-__all__ = ["SortitionError", "pick", "vrf_alpha"]
+__all__ = ["SortitionError", "pick", "reassignment_attempt", "vrf_alpha"]
 
 UINT256_MAX: Final = 2**256 - 1
 UINT32_MAX: Final = 2**32 - 1
+UINT64_MAX: Final = 2**64 - 1
 BETA_LENGTH: Final = 32
 SEED_LENGTH: Final = 32
 ADDRESS_LENGTH: Final = 20
@@ -62,22 +67,30 @@ def pick(beta: bytes, attempt: int, weights: Sequence[int]) -> int:
     raise AssertionError("unreachable: r < total weight")  # pragma: no cover
 
 
+def reassignment_attempt(assignment_id: int, draw: int) -> int:
+    """``draw << 32 | assignment_id``: the attempt of draw ``draw`` (``TaskMarket.drawsOf``) of a
+    reassignment of ``assignment_id``, as ``TaskMarket.drawReassignment`` returns it."""
+    _check_uint(assignment_id, UINT32_MAX, "assignment_id")
+    _check_uint(draw, UINT32_MAX, "draw")
+    return draw << 32 | assignment_id
+
+
 def vrf_alpha(
     chain_id: int, market: str | bytes, task_id: int, task_seed: bytes, attempt: int
 ) -> bytes:
-    """abi.encode(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint32 attempt).
+    """abi.encode(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint64 attempt).
 
     ``market`` is a 0x-prefixed hex address (any case) or 20 raw bytes.
     """
     _check_uint(chain_id, UINT256_MAX, "chain_id")
     _check_uint(task_id, UINT256_MAX, "task_id")
-    _check_uint(attempt, UINT32_MAX, "attempt")
+    _check_uint(attempt, UINT64_MAX, "attempt")
     if not isinstance(task_seed, bytes | bytearray) or len(task_seed) != SEED_LENGTH:
         raise SortitionError(f"task_seed must be 32 bytes, got {task_seed!r}")
     address = _address_bytes(market)
     return bytes(
         encode(
-            ["uint256", "address", "uint256", "bytes32", "uint32"],
+            ["uint256", "address", "uint256", "bytes32", "uint64"],
             [chain_id, address, task_id, bytes(task_seed), attempt],
         )
     )

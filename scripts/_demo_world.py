@@ -26,6 +26,7 @@ ASSIGNMENT_STATUS = ("None", "Running", "Completed", "Moved", "Failed", "Reassig
 CLASS_NAMES = {c.key: c.name for c in DEFAULT_CLASSES}
 A100 = next(c for c in DEFAULT_CLASSES if c.name == "GPU-A100-80G")
 HEARTBEAT_TIMEOUT = 300  # short, so the demo shows a failure without waiting 15 minutes
+FAILURE_GRACE = 60  # a suspected node has a minute to send a heartbeat
 MINUTE = 60
 
 
@@ -73,6 +74,16 @@ class World:
         """Time passes; the named nodes keep sending heartbeats."""
         chain.mine(1, timestamp=chain.blocks.head.timestamp + seconds)
         self.alive(*alive)
+
+    def report_failure(self, name: str, *alive: str) -> Any:
+        """The keeper's two reports of a silent node: the suspicion, then, once the grace has
+        passed without a heartbeat (the named nodes keep beating), the failure."""
+        registry = self.c["NodeRegistry"]
+        receipt = registry.reportFailure(self.nodes[name], sender=self.reporter)
+        failable = receipt.decode_logs(registry.NodeSuspected)[0].failableAt
+        click.echo(f"  dave suspects {name}'s node: it fails unless it beats by {failable}")
+        self.advance(FAILURE_GRACE, *alive)
+        return registry.reportFailure(self.nodes[name], sender=self.reporter)
 
     def owner_of(self, node_id: int) -> tuple[str, Any]:
         return next((n, self.contributors[n]) for n, i in self.nodes.items() if i == int(node_id))

@@ -22,6 +22,7 @@ from scripts._demo_world import (
     A100,
     ASSIGNMENT_STATUS,
     CLASS_NAMES,
+    FAILURE_GRACE,
     HEARTBEAT_TIMEOUT,
     MINUTE,
     STATUS,
@@ -46,6 +47,7 @@ class Demo(World):
             local=True,
             committee=Committee(*local_committee()),
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            failure_grace=FAILURE_GRACE,
         )
         self.c = backend.instances(record.contracts)
         path = record.write(force=True)
@@ -101,12 +103,12 @@ class Demo(World):
         registry = self.c["NodeRegistry"]
         self.advance(HEARTBEAT_TIMEOUT + 60, "alice", "bob", "erin", "frank")
         click.echo("  the others sent fresh heartbeats (bob is back under his limit: Active)")
-        receipt = registry.reportFailure(self.nodes["carol"], sender=self.reporter)
+        receipt = self.report_failure("carol", "alice", "bob", "erin", "frank")
         log = receipt.decode_logs(registry.NodeFailed)[0]
         click.echo(
             f"  dave reported carol's node failed: slashed {ver(log.slashed)} VER, bounty "
-            f"{ver(log.bounty)} VER to dave, {ver(log.compensationHeld)} VER held to compensate "
-            f"her tasks' developers (gas {receipt.gas_used:,})"
+            f"{ver(log.bounty)} VER to dave, {ver(log.burned)} VER burned; nothing ran on it, so "
+            f"{ver(log.compensationHeld)} VER is held for developers (gas {receipt.gas_used:,})"
         )
 
     # ------------------------------------------------------------------ market + committee
@@ -156,9 +158,12 @@ class Demo(World):
                 self.checkpoint(assignment, 50)
         click.echo("  erin trained 20 more steps but never checkpointed them: nobody pays for them")
         self.advance(HEARTBEAT_TIMEOUT + 1, "alice", "frank")
-        receipt = registry.reportFailure(self.nodes["erin"], sender=self.reporter)
-        held = receipt.decode_logs(registry.NodeFailed)[0].compensationHeld
-        click.echo(f"  dave reported erin's node failed: {ver(held)} VER held to compensate")
+        receipt = self.report_failure("erin", "alice", "frank")
+        log = receipt.decode_logs(registry.NodeFailed)[0]
+        click.echo(
+            f"  dave reported erin's node failed: {ver(log.compensationHeld)} VER held to "
+            f"compensate, {ver(log.compensationPerUnit)} VER per reserved unit"
+        )
         self.failed = [a for a in running if self.node_of_assignment(a)[0] == "erin"]
         receipt = market.settleNodeFailure(self.nodes["erin"], self.failed, sender=self.reporter)
         for closed in receipt.decode_logs(market.AssignmentClosed):
@@ -174,15 +179,18 @@ class Demo(World):
         chain.mine(1)
         snapshot = read_snapshot(registry, market, chain.blocks.head.number - 1)
         task = market.getTask(self.task_id)
+        # each weight must equal the node's free units when its entry applies: the snapshot's,
+        # less what the report's earlier entries reserve
+        free = {n.id: n.free_units for n in snapshot.nodes}
         entries = []
         for failed in self.failed:
             units = int(market.getAssignment(failed).units)
             candidates = [
-                Candidate(n.id, n.free_units)
+                Candidate(n.id, free[n.id])
                 for n in snapshot.nodes
                 if n.status == "active"
                 and n.resource_class == "0x" + A100.key.hex()
-                and n.free_units >= units
+                and free[n.id] >= units
                 and n.price <= int(task.maxPricePerUnitHour)
             ]
             click.echo(
@@ -197,9 +205,11 @@ class Demo(World):
                     task_id=self.task_id,
                     task_seed=int(task.seed).to_bytes(32, "big"),
                     assignment_id=failed,
+                    draw=int(market.drawsOf(failed)),
                     candidates=candidates,
                 )
             )
+            free[entries[-1].node_id] -= units
         fields = self.report_fields(snapshot.to_json().encode())
         receipt = self.transmit(Report(**fields, reassignments=tuple(entries)), "reassignment")
         for log in receipt.decode_logs(market.AssignmentCreated):

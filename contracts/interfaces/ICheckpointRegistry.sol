@@ -28,6 +28,11 @@ interface ICheckpointRegistry {
     error CheckpointRegistryStepTooLarge(uint256 step, uint256 maximum);
     /// @notice Thrown when anyone but the market records a final checkpoint.
     error CheckpointRegistryNotMarket(address caller);
+    /// @notice Thrown when the assignment's task takes no more checkpoints: its end has passed
+    ///         (after a cancellation: the end of its completion window), `closedAt`.
+    error CheckpointRegistryCheckpointsClosed(uint256 assignmentId, uint256 closedAt);
+    /// @notice Thrown when the node running the assignment has failed: it commits nothing more.
+    error CheckpointRegistryNodeFailed(uint256 assignmentId, uint256 nodeId);
 
     // ------------------------------------------------------------------ events
 
@@ -37,7 +42,9 @@ interface ICheckpointRegistry {
 
     // ------------------------------------------------------------------ node
 
-    /// @notice Records checkpoint `step` of a running assignment (owner of its node only).
+    /// @notice Records checkpoint `step` of a running assignment (owner of its node only), while
+    ///         its node has not failed and its task still takes checkpoints (before its end; after a
+    ///         cancellation, during the completion window: `TaskMarket.checkpointDeadline`).
     /// @param assignmentId the running assignment
     /// @param step strictly above the last step of the assignment (the first is at least 1)
     /// @param cid the binary CIDv1 of the checkpoint bytes

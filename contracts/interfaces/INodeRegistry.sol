@@ -4,19 +4,45 @@ pragma solidity ^0.8.24;
 /// @title INodeRegistry
 /// @notice Contributors register compute nodes (one resource class each), stake VER, send cheap
 ///         heartbeats carrying telemetry, and exit after an unbonding period. Anyone may report a
-///         node whose heartbeats stopped; part of its stake pays the reporter and the rest is held
+///         node whose heartbeats stopped: a first report raises a suspicion, and once the node has
+///         let a grace period pass without a heartbeat a second report fails it; part of its
+///         stake pays the first reporter, part is burned, and the rest is held, per reserved unit,
 ///         to compensate the developers whose work ran on it. The market reserves and releases
-///         capacity as it assigns work.
+///         capacity as it assigns work. The registry is also the network's governance root: its
+///         admin (two-step transfer with a delay) holds the roles of the market (MARKET_ROLE),
+///         of the committee's verifier (ALLOCATOR_ROLE, checked by the TaskMarket) and of the
+///         emergency pause (PAUSER_ROLE), and sets the parameters within on-chain bounds.
 /// @dev Units: capacity in whole units of a class, prices in VER wei per unit-hour, time in
 ///      seconds, load in basis points (0..10000), power in watts.
+///      Every storage change is visible in an event, so the registry's state can be rebuilt from
+///      logs alone:
+///        getNode.owner/resourceClass/capacity/price/stake  NodeRegistered, then PriceUpdated,
+///                                       CapacityUpdated, StakeAdded, NodeFailed (stake -=
+///                                       slashed), StakeWithdrawn (stake = 0)
+///        getNode.status                 NodeRegistered (Active), then NodeStatusChanged
+///        getNode.reserved               CapacityReserved / CapacityReleased (`reserved` field)
+///        getNode.lastHeartbeatAt/loadBps/watts  NodeRegistered (registration block time, 0, 0),
+///                                       then HeartbeatRecorded (its block time)
+///        getNode.unbondingEndsAt        ExitRequested, NodeFailed (block time + the unbonding
+///                                       period of ParametersSet in force then)
+///        suspicionOf                    NodeSuspected; void once a later HeartbeatRecorded of the
+///                                       node exists (or when NodeFailed follows)
+///        compensationHeld/PerUnit       NodeFailed (compensationHeld, compensationPerUnit), minus
+///                                       CompensationClaimed
+///        parameters / classConfig       ParametersSet / ClassConfigured
+///        paused                         Paused / Unpaused (OpenZeppelin Pausable)
+///        roles and admin                RoleGranted / RoleRevoked and the DefaultAdmin* events of
+///                                       OpenZeppelin AccessControlDefaultAdminRules
 interface INodeRegistry {
     // ------------------------------------------------------------------ types
 
     /// @notice Life cycle of a node.
     /// @dev Active <-> Throttled follows the watt limit of the class at each heartbeat.
     ///      Active/Throttled -> Exiting (owner) -> Exited (withdraw after unbonding).
-    ///      Active/Throttled/Exiting -> Failed (anyone, after the heartbeat timeout); terminal: a
-    ///      failed node never becomes Active again, its owner registers a new node instead.
+    ///      Active/Throttled/Exiting -> Failed (anyone: a suspicion after the heartbeat timeout,
+    ///      then a report once the failure grace has passed without a heartbeat; an Exiting node
+    ///      with nothing reserved cannot fail: it has no work to protect); terminal: a failed
+    ///      node never becomes Active again, its owner registers a new node instead.
     enum Status {
         None,
         Active,
@@ -41,12 +67,16 @@ interface INodeRegistry {
         uint32 unbondingEndsAt;
     }
 
-    /// @notice Governance parameters shared by all classes.
+    /// @notice Governance parameters shared by all classes, each bounded on-chain (see
+    ///         `setParameters`). A failure uses the parameters in force when it is reported;
+    ///         a later change never applies to it.
     struct Parameters {
-        uint32 heartbeatTimeout; // seconds without a heartbeat before anyone may report failure
+        uint32 heartbeatTimeout; // seconds without a heartbeat before a node may be suspected
         uint32 unbondingPeriod; // seconds between exit (or failure) and stake withdrawal
         uint16 slashBps; // share of the stake slashed on failure, in basis points
         uint16 reporterBountyBps; // share of the slashed amount paid to the reporter
+        uint32 failureGrace; // seconds a suspected node has to send a heartbeat
+        uint16 burnBps; // share of the slashed amount burned (never paid to anyone)
     }
 
     // ------------------------------------------------------------------ errors
@@ -73,11 +103,17 @@ interface INodeRegistry {
     error NodeRegistryWattsOutOfRange(uint256 watts, uint256 maximum);
     /// @notice Thrown when reportFailure comes before the heartbeat timeout; says how long is left.
     error NodeRegistryHeartbeatNotExpired(uint256 nodeId, uint256 secondsRemaining);
+    /// @notice Thrown when reportFailure comes while a suspicion's grace period runs; says how
+    ///         long is left.
+    error NodeRegistryFailureGracePeriod(uint256 nodeId, uint256 secondsRemaining);
+    /// @notice Thrown when an Exiting node with nothing reserved is reported: it runs no work, so
+    ///         it need not heartbeat.
+    error NodeRegistryNothingAtRisk(uint256 nodeId);
     /// @notice Thrown when withdraw comes before the unbonding period ends; says how long is left.
     error NodeRegistryStillUnbonding(uint256 nodeId, uint256 secondsRemaining);
     /// @notice Thrown when stake is withdrawn while the market still holds capacity of the node.
     error NodeRegistryCapacityStillReserved(uint256 nodeId, uint256 reserved);
-    /// @notice Thrown when there is nothing left to withdraw or claim.
+    /// @notice Thrown when there is nothing left to withdraw.
     error NodeRegistryNothingToWithdraw(uint256 nodeId);
     /// @notice Thrown when the market asks for more units than are free.
     error NodeRegistryInsufficientFreeCapacity(uint256 nodeId, uint256 requested, uint256 free);
@@ -85,8 +121,10 @@ interface INodeRegistry {
     error NodeRegistryReleaseExceedsReserved(uint256 nodeId, uint256 released, uint256 reserved);
     /// @notice Thrown when a capacity update would fall below the units already reserved.
     error NodeRegistryCapacityBelowReserved(uint256 nodeId, uint256 capacity, uint256 reserved);
-    /// @notice Thrown when a governance parameter is out of its range.
+    /// @notice Thrown when a node's stake would not fit its field (uint96).
     error NodeRegistryInvalidParameter(bytes32 name, uint256 value);
+    /// @notice Thrown when a governance parameter is outside [minimum, maximum].
+    error NodeRegistryParameterOutOfRange(bytes32 name, uint256 value, uint256 minimum, uint256 maximum);
     /// @notice Thrown when the class table is full.
     error NodeRegistryTooManyClasses(uint256 maximum);
 
@@ -116,15 +154,25 @@ interface INodeRegistry {
     event ExitRequested(uint256 indexed nodeId, uint256 unbondingEndsAt);
     /// @notice Emitted when the remaining stake is paid back to the owner.
     event StakeWithdrawn(uint256 indexed nodeId, address indexed owner, uint256 amount);
-    /// @notice Emitted when a node is reported failed and its stake slashed.
+    /// @notice Emitted when a node whose heartbeat timed out is first reported: it fails at the
+    ///         next report from `failableAt` on unless it sends a heartbeat before.
+    event NodeSuspected(uint256 indexed nodeId, address indexed reporter, uint256 failableAt);
+    /// @notice Emitted when a node is failed and its stake slashed: `bounty` went to `reporter`
+    ///         (who raised the suspicion), `burned` was burned (the burn share, plus the pool
+    ///         when nothing was reserved, plus rounding), and `compensationHeld` =
+    ///         `units` (reserved at the failure) x `compensationPerUnit` is held for the
+    ///         developers of the running assignments.
     event NodeFailed(
         uint256 indexed nodeId,
         address indexed reporter,
         uint256 slashed,
         uint256 bounty,
-        uint256 compensationHeld
+        uint256 burned,
+        uint256 compensationHeld,
+        uint256 units,
+        uint256 compensationPerUnit
     );
-    /// @notice Emitted when the market takes the compensation held for a failed node.
+    /// @notice Emitted when the market takes the compensation of released units of a failed node.
     event CompensationClaimed(uint256 indexed nodeId, address indexed to, uint256 amount);
     /// @notice Emitted when the market reserves capacity for an assignment.
     event CapacityReserved(uint256 indexed nodeId, uint256 units, uint256 reserved);
@@ -134,12 +182,18 @@ interface INodeRegistry {
     event ClassConfigured(bytes32 indexed resourceClass, uint256 minStake, uint256 wattLimit);
     /// @notice Emitted when governance changes the shared parameters.
     event ParametersSet(
-        uint256 heartbeatTimeout, uint256 unbondingPeriod, uint256 slashBps, uint256 reporterBountyBps
+        uint256 heartbeatTimeout,
+        uint256 unbondingPeriod,
+        uint256 slashBps,
+        uint256 reporterBountyBps,
+        uint256 failureGrace,
+        uint256 burnBps
     );
 
     // ------------------------------------------------------------------ contributor actions
 
     /// @notice Registers a node of `class`, pulling `stake` VER from the caller (approve first).
+    ///         Refused while the network is paused.
     /// @param resourceClass the resource class, e.g. keccak256("GPU-A100-80G")
     /// @param capacity whole units of the class the node offers (> 0)
     /// @param pricePerUnitHour asking price in VER wei per unit-hour (> 0)
@@ -169,9 +223,11 @@ interface INodeRegistry {
 
     /// @notice Records that the node is alive, with its load and power draw. A node drawing more
     ///         than its class's watt limit becomes Throttled (no new work) until it is back under.
+    ///         A heartbeat voids any suspicion raised before it. Works while paused.
     function heartbeat(uint256 nodeId, uint256 loadBps, uint256 watts) external;
 
-    /// @notice Changes the asking price; running assignments keep the price they were made with.
+    /// @notice Changes the asking price; running assignments keep the price they were made with,
+    ///         and allocations made at the old price are skipped (the market pays the ask only).
     function updatePrice(uint256 nodeId, uint256 newPrice) external;
 
     /// @notice Changes the capacity; it may not fall below the units currently reserved.
@@ -180,17 +236,31 @@ interface INodeRegistry {
     /// @notice Adds `amount` VER to the node's stake (approve first).
     function addStake(uint256 nodeId, uint256 amount) external;
 
-    /// @notice Starts the exit: the node takes no new work and its stake unbonds.
+    /// @notice Starts the exit: the node takes no new work and its stake unbonds. Once nothing is
+    ///         reserved on it, it needs no more heartbeats.
     function requestExit(uint256 nodeId) external;
 
     /// @notice Pays the remaining stake back to the owner once unbonding is over (after an exit or
-    ///         a failure) and no capacity is reserved.
+    ///         a failure) and no capacity is reserved. Works while paused.
     function withdraw(uint256 nodeId) external;
 
     // ------------------------------------------------------------------ anyone
 
-    /// @notice Marks a node whose last heartbeat is older than the timeout as Failed, slashes its
-    ///         stake, pays the caller the bounty and holds the rest for compensation.
+    /// @notice Reports a node whose last heartbeat is older than the heartbeat timeout, in two
+    ///         steps. The first report records a suspicion (NodeSuspected, the caller as
+    ///         reporter). A report once the failure grace of that suspicion has passed, with no
+    ///         heartbeat since, marks the node Failed and slashes `slashBps` of its stake: the
+    ///         suspicion's reporter gets `reporterBountyBps` of it, `burnBps` of it is burned, and
+    ///         the rest is split over the units reserved on the node (compensationPerUnit; the
+    ///         rounding and, when nothing is reserved, the whole rest are burned too).
+    /// @dev The grace is what protects nodes after a gap in block production (a sequencer
+    ///      outage): the first report can only be mined once blocks are produced again, so every
+    ///      node has at least `failureGrace` seconds after the restart to send a heartbeat.
+    ///      Reverts NodeRegistryHeartbeatNotExpired, NodeRegistryFailureGracePeriod,
+    ///      NodeRegistryNothingAtRisk (an Exiting node with nothing reserved),
+    ///      NodeRegistryInvalidStatus or NodeRegistryUnknownNode. Works while paused.
+    ///      Self-dealing bound: an owner that is also the reporter and the developer of every
+    ///      task on its node gets back at most slashed x (10000 - burnBps) / 10000.
     function reportFailure(uint256 nodeId) external;
 
     // ------------------------------------------------------------------ market role
@@ -198,27 +268,58 @@ interface INodeRegistry {
     /// @notice Reserves `units` of an Active node's free capacity for an assignment.
     function reserve(uint256 nodeId, uint256 units) external;
 
-    /// @notice Releases `units` previously reserved on the node.
+    /// @notice Releases `units` previously reserved on a node that has not failed (the units of
+    ///         a Failed node are released with their compensation by `claimCompensation`).
     function release(uint256 nodeId, uint256 units) external;
 
-    /// @notice Transfers the compensation held for a failed node to `to`; returns the amount.
-    function claimCompensation(uint256 nodeId, address to) external returns (uint256 amount);
+    /// @notice Releases `units` reserved on the Failed node and transfers their compensation,
+    ///         units x compensationPerUnit, to `to`; returns the amount.
+    function claimCompensation(uint256 nodeId, uint256 units, address to) external returns (uint256 amount);
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Adds or changes a resource class: minimum stake and watt limit (0 = no limit).
+    /// @notice Adds or changes a resource class: minimum stake (1 VER to 2^96 - 1 wei) and watt
+    ///         limit (0 = no limit, at most 2^24 - 1).
     function setClassConfig(bytes32 resourceClass, uint256 minStake, uint256 wattLimit) external;
 
-    /// @notice Changes the shared parameters.
+    /// @notice Changes the shared parameters. Bounds (NodeRegistryParameterOutOfRange otherwise):
+    ///         heartbeatTimeout 60 s..1 day, unbondingPeriod 1 hour..90 days, failureGrace
+    ///         60 s..1 day, slashBps 100..5000, reporterBountyBps 0..5000, burnBps 2500..10000 -
+    ///         reporterBountyBps.
     function setParameters(Parameters calldata params) external;
 
+    /// @notice Stops registrations and, in the TaskMarket, new tasks, top-ups and allocations
+    ///         (PAUSER_ROLE). Heartbeats, reports, checkpoints, completions, settlements,
+    ///         withdrawals, refunds and claims keep working.
+    function pause() external;
+
+    /// @notice Lifts the pause (PAUSER_ROLE).
+    function unpause() external;
+
     // ------------------------------------------------------------------ views
+
+    /// @notice Whether the network is paused (see `pause`).
+    function paused() external view returns (bool);
 
     /// @notice The node `nodeId`; reverts NodeRegistryUnknownNode when it does not exist.
     function getNode(uint256 nodeId) external view returns (NodeView memory);
 
+    /// @notice The node's status (None when it does not exist): one storage read, for the market.
+    function nodeStatus(uint256 nodeId) external view returns (Status);
+
+    /// @notice What the market checks before it assigns work to the node: its owner, the id of
+    ///         its class (see `classIdOf`), status, free units and asking price. Zeros for an
+    ///         unknown node.
+    function nodeOffer(uint256 nodeId)
+        external
+        view
+        returns (address owner, uint256 classId, Status status, uint256 free, uint256 pricePerUnitHour);
+
     /// @notice Units of the node not reserved by the market.
     function freeCapacity(uint256 nodeId) external view returns (uint256);
+
+    /// @notice `freeCapacity` of each node (0 for unknown ones), in one call.
+    function freeCapacities(uint256[] calldata nodeIds) external view returns (uint256[] memory free);
 
     /// @notice The live node of `owner` in `class`, or 0.
     function nodeOf(address owner, bytes32 resourceClass) external view returns (uint256);
@@ -232,11 +333,28 @@ interface INodeRegistry {
         view
         returns (bool configured, uint256 minStake, uint256 wattLimit);
 
+    /// @notice The id of a configured class (1, 2, ... in the order governance added them), or 0.
+    function classIdOf(bytes32 resourceClass) external view returns (uint256);
+
+    /// @notice The class of id `classId` (bytes32(0) when there is none).
+    function classAt(uint256 classId) external view returns (bytes32);
+
     /// @notice The shared governance parameters.
     function parameters() external view returns (Parameters memory);
 
-    /// @notice Compensation held for the failed node, not yet claimed by the market.
+    /// @notice The live suspicion of the node: who raised it, when, and from when the node may be
+    ///         failed; zeros when there is none (never raised, or voided by a later heartbeat).
+    function suspicionOf(uint256 nodeId)
+        external
+        view
+        returns (address reporter, uint256 suspectedAt, uint256 failableAt);
+
+    /// @notice Compensation held for the failed node, not yet claimed by the market:
+    ///         reserved units x compensationPerUnit.
     function compensationHeld(uint256 nodeId) external view returns (uint256);
+
+    /// @notice Compensation per reserved unit, fixed when the node failed (0 otherwise).
+    function compensationPerUnit(uint256 nodeId) external view returns (uint256);
 
     /// @notice Sum of all stakes held plus all compensation held: the VER this contract must own.
     function totalHeld() external view returns (uint256 stakes, uint256 compensation);

@@ -5,8 +5,9 @@ import {IVRFErrors, ISortitionErrors, VRFHelpers} from "./IVRFVerifier.sol";
 
 /// @title IReportVerifier
 /// @notice The oracle committee's reports reach the chain here. A report is EIP-712 typed data
-///         signed by at least m of the n committee members; it carries a strictly increasing
-///         round, the config digest it was signed under, the snapshot block and the digest of the
+///         signed by at least m of the n committee members (m > n / 2, so any two quorums share
+///         a member); it carries its round, which must be the latest accepted round + 1, the
+///         config digest it was signed under, the snapshot block and the digest of the
 ///         published inputs + solution, and three lists of entries: allocations (new assignments),
 ///         moves (rebalancing) and reassignments (a failed assignment's units go to a node picked
 ///         by the committee's VRF). Every entry is re-checked by the TaskMarket when it is
@@ -26,18 +27,28 @@ import {IVRFErrors, ISortitionErrors, VRFHelpers} from "./IVRFVerifier.sol";
 ///        reassignment 0 (128) | assignmentId (64) | nodeId (64)
 ///        candidate    0 (160) | nodeId (64) | weight (32)
 ///      Bits outside the fields are ignored (neither hashed nor applied). A reassignment's VRF
-///      input is alpha(chainid, market, taskId, task seed, attempt) with attempt = the id of
-///      the failed assignment it replaces: unique per reassignment and fixed by the chain, so
-///      nobody can pick an attempt that steers the draw, and no counter is stored. The VRF
-///      proof and its helper values are not signed: they are verified against the committee's
-///      VRF key, and a proof that does not verify reverts the whole transmission (so a
-///      transmitter cannot turn a signed reassignment into a skipped one). The candidates and
-///      their weights (free units at the snapshot block) are attested by the signatures, not
-///      re-read on-chain; the market re-checks the chosen node. Signatures are
+///      input is alpha = abi.encode(chainid, market, taskId, task seed, uint64 attempt) with
+///      attempt = draw << 32 | the id of the failed assignment, where draw is
+///      `TaskMarket.drawsOf(failed id)` when the entry is applied: every entry naming an
+///      existing assignment consumes one draw (`TaskMarket.ReassignmentDrawn`) before anything
+///      else is checked, whether it then applies or is skipped, so a VRF output that was
+///      published is never drawn again and nobody can choose the attempt. The committee proves
+///      draw = drawsOf at its snapshot block plus the entries for the same assignment in the
+///      earlier reports it built from that snapshot. The VRF proof and its helper values are not
+///      signed: they are verified against the committee's VRF key, and a proof that does not
+///      verify reverts the whole transmission (so a transmitter cannot turn a signed
+///      reassignment into a skipped one). The candidates and their weights are attested by the
+///      signatures and re-checked: each weight must equal the candidate's free units on-chain
+///      when the entry is applied (the snapshot's free units as changed by the report's earlier
+///      entries), else the entry is skipped (CandidateWeightMismatch); the market re-checks the
+///      chosen node. Signatures are
 ///      EIP-2098 compact (r ‖ yParity·2^255 + s, 64 bytes each), concatenated, ordered by
 ///      signer address strictly ascending.
 ///      Entry indexes in `EntrySkipped` run over the allocations, then the moves, then the
 ///      reassignments of the report.
+///      State from events: latestRound = the round of the last ReportAccepted (its snapshot
+///      block too); config = the last ConfigSet; roles and admin = OpenZeppelin's RoleGranted /
+///      RoleRevoked / DefaultAdmin* events.
 interface IReportVerifier is IVRFErrors, ISortitionErrors {
     // ------------------------------------------------------------------ types
 
@@ -64,9 +75,10 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
 
     /// @notice Thrown when the report was signed under `have` but the current config is `want`.
     error ConfigDigestMismatch(bytes32 have, bytes32 want);
-    /// @notice Thrown when the report's round `have` is not above the latest accepted round
-    ///         (`want` is the lowest round accepted now).
-    error StaleRound(uint256 have, uint256 want);
+    /// @notice Thrown when the report's round `have` is not the latest accepted round + 1
+    ///         (`want`): a report can neither replay an old round nor skip ahead, so no report
+    ///         can ever stop later ones (the oracle numbers the reports of a round consecutively).
+    error RoundNotNext(uint256 have, uint256 want);
     /// @notice Thrown when the snapshot block is not below the current block, or below the
     ///         snapshot block of the latest accepted report (`lowest`).
     error InvalidSnapshotBlock(uint256 snapshotBlock, uint256 lowest, uint256 currentBlock);
@@ -87,7 +99,8 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
 
     /// @notice Thrown when there are more than 31 signers.
     error TooManySigners(uint256 have, uint256 maximum);
-    /// @notice Thrown when the threshold is not in 1..signers.
+    /// @notice Thrown when the threshold is not a majority of the signers: signers / 2 <
+    ///         threshold <= signers (so that any two quorums share a member).
     error InvalidThreshold(uint256 threshold, uint256 signers);
     /// @notice Thrown when signer `index` is not above the previous one (strictly ascending
     ///         addresses, none zero).
@@ -107,6 +120,9 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
     error CandidatesNotSorted(uint256 index);
     /// @notice Skip reason: the weighted pick from beta chose `picked`, the entry names `given`.
     error PickMismatch(uint256 picked, uint256 given);
+    /// @notice Skip reason: candidate `nodeId` has weight `weight` in the entry but `free` free
+    ///         units on-chain when the entry is applied.
+    error CandidateWeightMismatch(uint256 nodeId, uint256 weight, uint256 free);
 
     // ------------------------------------------------------------------ events
 
@@ -131,7 +147,7 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
     // ------------------------------------------------------------------ transmit
 
     /// @notice Verifies a committee report and applies its entries through the TaskMarket.
-    /// @dev Reverts with ConfigDigestMismatch, StaleRound, InvalidSnapshotBlock,
+    /// @dev Reverts with ConfigDigestMismatch, RoundNotNext, InvalidSnapshotBlock,
     ///      SignaturesMalformed, NotEnoughSignatures, SignerNotInCommittee, SignaturesNotSorted,
     ///      an ECDSA error for a malformed signature, a VRF error for a proof that does not
     ///      verify, or EntryRevertedWithoutReason. Anyone may transmit: the signatures authorise.
@@ -143,10 +159,10 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
     // ------------------------------------------------------------------ governance
 
     /// @notice Replaces the committee (admin role). The version increases by one; reports
-    ///         signed under an earlier config no longer verify. Rounds keep increasing across
-    ///         configs.
+    ///         signed under an earlier config no longer verify. Rounds keep counting across
+    ///         configs (the next report is latestRound + 1).
     /// @param signers member addresses, strictly ascending, 1..31 of them
-    /// @param threshold signatures a report needs, 1..signers.length
+    /// @param threshold signatures a report needs: a majority, signers.length / 2 + 1 at least
     /// @param vrfPublicKey the committee's ECVRF public key, 33-byte SEC1 compressed
     function setConfig(address[] calldata signers, uint8 threshold, bytes calldata vrfPublicKey)
         external;

@@ -134,8 +134,9 @@ interface IVRFVerifier is IVRFErrors, ISortitionErrors {
     function proofToHash(bytes calldata proof) external view returns (bytes32 beta);
 
     /// @notice The VRF input of assignment attempt `attempt` of task `taskId`:
-    ///         abi.encode(chainId, market, taskId, seed, attempt).
-    function vrfAlpha(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint32 attempt)
+    ///         abi.encode(chainId, market, taskId, seed, attempt); a reassignment's attempt is
+    ///         draw << 32 | failed assignment id (TaskMarket.drawReassignment).
+    function vrfAlpha(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint64 attempt)
         external
         pure
         returns (bytes memory);

@@ -9,8 +9,10 @@ import {ISortitionErrors} from "../interfaces/IVRFVerifier.sol";
 library Sortition {
     /// @notice The VRF input alpha of assignment attempt `attempt` of task `taskId`:
     ///         abi.encode(uint256 chainId, address market, uint256 taskId, bytes32 seed,
-    ///         uint32 attempt), 160 bytes.
-    function vrfAlpha(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint32 attempt)
+    ///         uint64 attempt), 160 bytes. A reassignment's attempt is draw << 32 | the failed
+    ///         assignment's id, draw = the number of draws of it already published
+    ///         (TaskMarket.drawsOf), so no published draw is ever drawn again.
+    function vrfAlpha(uint256 chainId, address market, uint256 taskId, bytes32 seed, uint64 attempt)
         internal
         pure
         returns (bytes memory)

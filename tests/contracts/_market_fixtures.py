@@ -2,7 +2,8 @@
 
 The market is deployed on top of the configured NodeRegistry of tests/contracts/conftest.py and
 wired the way scripts/deploy.py wires it: the market holds the registry's MARKET_ROLE, an allocator
-account holds the market's ALLOCATOR_ROLE, and the market deployed its own CheckpointRegistry.
+account holds the registry's ALLOCATOR_ROLE (which the market checks), and the market deployed its
+own CheckpointRegistry.
 Three nodes are registered: alice and bob (GPU, 8 units, 3 and 2 VER per unit-hour) and carol
 (CPU, 16 units, 1 VER). Two developers are funded and have approved the market.
 
@@ -18,7 +19,7 @@ import pytest
 
 from oracle.cid import cid_bytes_for
 from tests.conftest import VER
-from tests.contracts.conftest import CPU, CPU_MIN_STAKE, GPU, HEARTBEAT_TIMEOUT, register
+from tests.contracts.conftest import CPU, CPU_MIN_STAKE, GPU, register, report_failure
 
 HOUR = 3_600
 ALICE_PRICE = 3 * VER
@@ -44,7 +45,7 @@ class Nodes(NamedTuple):
 
 @pytest.fixture(scope="session")
 def allocator(accounts: Any) -> Any:
-    """Holds ALLOCATOR_ROLE (the committee's verifier contract in production)."""
+    """Holds the registry's ALLOCATOR_ROLE (the committee's verifier contract in production)."""
     return accounts[5]
 
 
@@ -64,9 +65,9 @@ def market(
     developer: Any,
     sponsor: Any,
 ) -> Any:
-    contract = admin.deploy(project.TaskMarket, token, registry, admin)
+    contract = admin.deploy(project.TaskMarket, token, registry)
     registry.grantRole(registry.MARKET_ROLE(), contract, sender=admin)
-    contract.grantRole(contract.ALLOCATOR_ROLE(), allocator, sender=admin)
+    registry.grantRole(registry.ALLOCATOR_ROLE(), allocator, sender=admin)
     for account in (developer, sponsor):
         token.mint(account, DEVELOPER_FUNDS, sender=admin)
         token.approve(contract, 2**256 - 1, sender=account)
@@ -128,11 +129,8 @@ def advance(chain: Any, seconds: int) -> None:
 
 
 def fail_node(registry: Any, chain: Any, node_id: int, reporter: Any) -> Any:
-    """Lets the node's heartbeat expire and reports it failed."""
-    last = registry.getNode(node_id).lastHeartbeatAt
-    if chain.blocks.head.timestamp <= last + HEARTBEAT_TIMEOUT:
-        chain.pending_timestamp = last + HEARTBEAT_TIMEOUT + 1
-    return registry.reportFailure(node_id, sender=reporter)
+    """Lets the node's heartbeat expire, suspects it, lets the grace pass and fails it."""
+    return report_failure(registry, chain, node_id, reporter)
 
 
 def assert_ledger(market: Any, token: Any) -> None:

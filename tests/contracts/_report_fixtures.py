@@ -23,6 +23,7 @@ from oracle.reports import (
     sort_signatures,
 )
 from tests.conftest import VER
+from tests.contracts.conftest import ADMIN_DELAY
 
 # Four committee members (3 of 4 sign), fixed keys so failures reproduce.
 COMMITTEE_KEYS = tuple(keccak(text=f"verai committee member {i}") for i in range(4))
@@ -90,19 +91,20 @@ class World:
 
 
 def deploy_world(project: Any, admin: Any, token: Any, registry: Any) -> World:
-    """TaskMarket on the registry, a ReportVerifier with the 3-of-4 committee holding its
-    ALLOCATOR_ROLE (the deployment wiring the lead's deploy script does)."""
-    market = admin.deploy(project.TaskMarket, token, registry, admin)
+    """TaskMarket on the registry, a ReportVerifier with the 3-of-4 committee holding the
+    registry's ALLOCATOR_ROLE (the deployment wiring scripts/_deployment.py does)."""
+    market = admin.deploy(project.TaskMarket, token, registry)
     registry.grantRole(registry.MARKET_ROLE(), market, sender=admin)
     verifier = admin.deploy(
         project.ReportVerifier,
         market,
         admin,
+        ADMIN_DELAY,
         sorted_members(COMMITTEE_KEYS),
         THRESHOLD,
         VRF_PUBLIC,
     )
-    market.grantRole(market.ALLOCATOR_ROLE(), verifier, sender=admin)
+    registry.grantRole(registry.ALLOCATOR_ROLE(), verifier, sender=admin)
     domain = Domain(chain_id=ape.chain.chain_id, verifying_contract=str(verifier.address))
     return World(token=token, registry=registry, market=market, verifier=verifier, domain=domain)
 

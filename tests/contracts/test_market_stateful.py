@@ -1,6 +1,9 @@
 """Stateful property test of the market's money: random submit / top-up / assign / checkpoint /
 complete / fail / cancel / settle / move / reassign / refund / withdraw / time travel, against a
-Python model. After every step:
+Python model. Checkpoints and completions are refused once the task takes no more checkpoints
+(its end; after a cancellation, the end of the completion window, before which settle is
+refused), allocations at any price but the node's ask are refused, and a failure credits each
+developer units x the per-unit compensation fixed by the failure. After every step:
 
 * escrow invariant: VER.balanceOf(market) == totalEscrow + totalEarnings + totalCompensation, each
   total equal to the model's sum, and each task's escrow and unit counts equal to the model's;
@@ -31,7 +34,7 @@ from hypothesis.stateful import (
 )
 
 from tests.conftest import VER
-from tests.contracts.conftest import GPU, HEARTBEAT_TIMEOUT, register
+from tests.contracts.conftest import FAILURE_GRACE, GPU, HEARTBEAT_TIMEOUT, register
 
 # The market's fixtures (market, checkpoints, nodes, allocator, sponsor) load once per session as a
 # plugin; the module is registered for assertion rewriting before its helpers are imported here.
@@ -44,6 +47,7 @@ from tests.contracts._market_fixtures import (  # noqa: E402
 )
 
 NODE_PRICES = (3 * VER, 2 * VER, 4 * VER)  # alice, bob, carol (GPU, 8 units each)
+COMPLETION_WINDOW = 3_600
 
 
 @dataclass
@@ -56,6 +60,12 @@ class TaskModel:
     escrow: int = 0
     deposited: int = 0
     refunded: int = 0
+    cancelled: bool = False
+
+    @property
+    def deadline(self) -> int:
+        """Until when checkpoints are taken: the end, or the end of the completion window."""
+        return self.end + (COMPLETION_WINDOW if self.cancelled else 0)
 
 
 @dataclass
@@ -271,6 +281,7 @@ def test_market_money_invariants(
                 return
             world.market.cancel(task_id, sender=task.developer)
             task.end = at
+            task.cancelled = True
 
         @precondition(lambda self: len(self.open_tasks(self.now + 1)) < len(self.tasks))
         @rule(data=st.data())
@@ -321,11 +332,8 @@ def test_market_money_invariants(
                 st.integers(min(node.price, task.max_price), max(node.price, task.max_price))
             )
             at = self.tick()
-            ok = (
-                self.is_open(task, at)
-                and units <= node.free
-                and node.price <= price <= task.max_price
-            )
+            ok = self.is_open(task, at) and units <= node.free and price == node.price
+            ok = ok and price <= task.max_price
             if not ok:
                 with ape.reverts():
                     world.market.assign(task_id, node_id, units, price, sender=world.allocator)
@@ -391,6 +399,12 @@ def test_market_money_invariants(
             aid = data.draw(st.sampled_from(self.running()))
             a = self.assignments[aid]
             at = self.tick()
+            if at >= self.tasks[a.task].deadline:
+                with ape.reverts():
+                    world.checkpoints.commit(
+                        aid, a.step + gap, cid(f"{aid}-{a.step + gap}"), sender=a.owner
+                    )
+                return
             world.checkpoints.commit(
                 aid, a.step + gap, cid(f"{aid}-{a.step + gap}"), sender=a.owner
             )
@@ -403,6 +417,10 @@ def test_market_money_invariants(
             aid = data.draw(st.sampled_from(self.running()))
             a = self.assignments[aid]
             at = self.tick()
+            if at >= self.tasks[a.task].deadline:
+                with ape.reverts():
+                    world.market.complete(aid, cid(f"{aid}-final"), sender=a.owner)
+                return
             receipt = world.market.complete(aid, cid(f"{aid}-final"), sender=a.owner)
             self.close(receipt, aid, "completed", at)
             a.last_checkpoint = at
@@ -422,7 +440,7 @@ def test_market_money_invariants(
             aid = data.draw(st.sampled_from(due))
             a = self.assignments[aid]
             at = self.tick()
-            if at < self.tasks[a.task].end:
+            if at < self.tasks[a.task].deadline:
                 with ape.reverts():
                     world.market.settle(aid, sender=world.reporter)
                 return
@@ -439,27 +457,30 @@ def test_market_money_invariants(
             last = world.registry.getNode(node_id).lastHeartbeatAt
             self.now = max(self.now, last + HEARTBEAT_TIMEOUT)
             self.tick()
+            world.registry.reportFailure(node_id, sender=world.reporter)  # the suspicion
+            self.tick(FAILURE_GRACE)
             world.registry.reportFailure(node_id, sender=world.reporter)
             node.failed = True
-            held = world.registry.compensationHeld(node_id)
+            per_unit = world.registry.compensationPerUnit(node_id)
             ids = sorted(
                 i
                 for i, a in self.assignments.items()
                 if a.status == "running" and a.node == node_id
             )
-            if ids:
+            assert world.registry.compensationHeld(node_id) == per_unit * sum(
+                self.assignments[i].units for i in ids
+            )
+            # settled in pages, the last page first: the order changes nothing
+            pages = [ids[len(ids) // 2 :], ids[: len(ids) // 2]] if len(ids) > 1 else [ids]
+            for page in pages:
                 self.tick()
-                receipt = world.market.settleNodeFailure(node_id, ids, sender=world.reporter)
-                units_left = sum(self.assignments[i].units for i in ids)
-                left = held
-                for i in ids:
+                receipt = world.market.settleNodeFailure(node_id, page, sender=world.reporter)
+                for i in page:
                     a = self.assignments[i]
                     self.close(receipt, i, "failed", a.last_checkpoint)
-                    share = left if a.units == units_left else left * a.units // units_left
-                    left -= share
-                    units_left -= a.units
                     dev = self.tasks[a.task].developer.address
-                    self.compensation[dev] = self.compensation.get(dev, 0) + share
+                    self.compensation[dev] = self.compensation.get(dev, 0) + a.units * per_unit
+            assert world.registry.compensationHeld(node_id) == 0
             # the owner brings a fresh node, so capacity does not run out
             self.tick()
             new_id = register(world.registry, node.owner, GPU, 8, node.price)

@@ -9,9 +9,12 @@ import pytest
 from tests.conftest import VER
 from tests.contracts._helpers import only_event, reverts_with, sign_permit, view_reverts_with
 from tests.contracts.conftest import (
+    ADMIN_DELAY,
     BOUNTY_BPS,
+    BURN_BPS,
     CPU,
     CPU_MIN_STAKE,
+    FAILURE_GRACE,
     GPU,
     GPU_MIN_STAKE,
     GPU_WATT_LIMIT,
@@ -19,9 +22,11 @@ from tests.contracts.conftest import (
     SLASH_BPS,
     UNBONDING_PERIOD,
     register,
+    report_failure,
 )
 
 ACTIVE, THROTTLED, FAILED, EXITING, EXITED = 1, 2, 3, 4, 5
+ZERO_ADDRESS = "0x" + "00" * 20
 HEARTBEAT_GAS_BUDGET = 32_000
 REGISTER_GAS_BUDGET = 180_000
 
@@ -243,6 +248,10 @@ def test_add_stake_emits_and_holds(registry: Any, token: Any, alice: Any) -> Non
 
 
 # ------------------------------------------------------------------ failure
+def _expire(registry: Any, chain: Any, node_id: int) -> None:
+    chain.pending_timestamp = registry.getNode(node_id).lastHeartbeatAt + HEARTBEAT_TIMEOUT + 1
+
+
 def test_report_failure_before_timeout_says_seconds_left(
     registry: Any, alice: Any, carol: Any, chain: Any
 ) -> None:
@@ -261,33 +270,102 @@ def test_report_failure_before_timeout_says_seconds_left(
         registry.reportFailure(node_id, sender=carol)
 
 
-def test_report_failure_slashes_pays_bounty_holds_rest(
-    registry: Any, token: Any, alice: Any, carol: Any, chain: Any, gas_log: Any
+def test_first_report_raises_a_suspicion_the_grace_runs_then_fails(
+    registry: Any, token: Any, alice: Any, carol: Any, stranger: Any, chain: Any, gas_log: Any
+) -> None:
+    node_id = register(registry, alice)
+    _expire(registry, chain, node_id)
+    receipt = registry.reportFailure(node_id, sender=carol)
+    gas_log.record("NodeRegistry.reportFailure[suspect]", receipt)
+    log = only_event(receipt, registry.NodeSuspected)
+    assert (log.nodeId, log.reporter, log.failableAt) == (
+        node_id,
+        carol.address,
+        receipt.timestamp + FAILURE_GRACE,
+    )
+    assert receipt.decode_logs(registry.NodeFailed) == []
+    assert tuple(registry.suspicionOf(node_id)) == (
+        carol.address,
+        receipt.timestamp,
+        receipt.timestamp + FAILURE_GRACE,
+    )
+    assert registry.getNode(node_id).status == ACTIVE
+    chain.pending_timestamp = receipt.timestamp + FAILURE_GRACE - 10
+    with reverts_with(registry.NodeRegistryFailureGracePeriod, nodeId=node_id, secondsRemaining=10):
+        registry.reportFailure(node_id, sender=stranger)
+    # the bounty goes to whoever raised the suspicion, not to the one who finalizes it
+    chain.pending_timestamp = receipt.timestamp + FAILURE_GRACE
+    before = token.balanceOf(carol)
+    failed = registry.reportFailure(node_id, sender=stranger)
+    assert only_event(failed, registry.NodeFailed).reporter == carol.address
+    assert token.balanceOf(carol) > before
+    assert registry.getNode(node_id).status == FAILED
+    assert tuple(registry.suspicionOf(node_id)) == (ZERO_ADDRESS, 0, 0)
+
+
+def test_heartbeat_during_the_grace_voids_the_suspicion(
+    registry: Any, alice: Any, carol: Any, chain: Any
+) -> None:
+    """What saves every node after a sequencer outage: at the restart the first report can only
+    suspect, and a node that sends a heartbeat within the grace is not failed."""
+    node_id = register(registry, alice)
+    # no block for longer than the heartbeat timeout, then bots report at the restart
+    _expire(registry, chain, node_id)
+    suspected = registry.reportFailure(node_id, sender=carol)
+    registry.heartbeat(node_id, 0, 0, sender=alice)
+    assert tuple(registry.suspicionOf(node_id)) == (ZERO_ADDRESS, 0, 0)
+    chain.pending_timestamp = suspected.timestamp + FAILURE_GRACE + 1
+    with reverts_with(registry.NodeRegistryHeartbeatNotExpired, nodeId=node_id):
+        registry.reportFailure(node_id, sender=carol)
+    # silent again: it takes a new suspicion and a new grace
+    _expire(registry, chain, node_id)
+    receipt = registry.reportFailure(node_id, sender=carol)
+    only_event(receipt, registry.NodeSuspected)
+    assert registry.getNode(node_id).status == ACTIVE
+
+
+def test_report_failure_slashes_burns_and_holds_per_reserved_unit(
+    registry: Any,
+    token: Any,
+    alice: Any,
+    carol: Any,
+    chain: Any,
+    gas_log: Any,
+    market_role_holder: Any,
 ) -> None:
     stake = 200 * VER
     node_id = register(registry, alice, stake=stake)
-    last = registry.getNode(node_id).lastHeartbeatAt
-    chain.pending_timestamp = last + HEARTBEAT_TIMEOUT + 1
-    carol_before = token.balanceOf(carol)
-    receipt = registry.reportFailure(node_id, sender=carol)
+    registry.reserve(node_id, 3, sender=market_role_holder)
+    carol_before, supply = token.balanceOf(carol), token.totalSupply()
+    receipt = report_failure(registry, chain, node_id, carol)
     gas_log.record("NodeRegistry.reportFailure", receipt)
     slashed = stake * SLASH_BPS // 10_000
     bounty = slashed * BOUNTY_BPS // 10_000
+    pool = slashed - bounty - slashed * BURN_BPS // 10_000
+    per_unit = pool // 3
+    held = per_unit * 3
     log = only_event(receipt, registry.NodeFailed)
-    assert (log.nodeId, log.reporter, log.slashed, log.bounty, log.compensationHeld) == (
+    assert (log.nodeId, log.reporter, log.slashed, log.bounty) == (
         node_id,
         carol.address,
         slashed,
         bounty,
-        slashed - bounty,
+    )
+    assert (log.burned, log.compensationHeld, log.units, log.compensationPerUnit) == (
+        slashed - bounty - held,
+        held,
+        3,
+        per_unit,
     )
     status = only_event(receipt, registry.NodeStatusChanged)
     assert (status["from"], status.to) == (ACTIVE, FAILED)
     assert token.balanceOf(carol) == carol_before + bounty
-    assert registry.compensationHeld(node_id) == slashed - bounty
+    assert token.totalSupply() == supply - (slashed - bounty - held)
+    assert registry.compensationHeld(node_id) == held
+    assert registry.compensationPerUnit(node_id) == per_unit
     assert registry.getNode(node_id).stake == stake - slashed
-    assert registry.totalHeld() == (stake - slashed, slashed - bounty)
-    assert token.balanceOf(registry) == stake - bounty
+    assert registry.totalHeld() == (stake - slashed, held)
+    assert token.balanceOf(registry) == stake - slashed + held
     # a failed node is never live again: no heartbeat, no second report, no price change
     with reverts_with(registry.NodeRegistryInvalidStatus, nodeId=node_id, status=FAILED):
         registry.heartbeat(node_id, 0, 0, sender=alice)
@@ -300,6 +378,64 @@ def test_report_failure_slashes_pays_bounty_holds_rest(
     assert register(registry, alice) == node_id + 1
 
 
+def test_idle_failure_burns_what_no_victim_can_claim(
+    registry: Any, token: Any, alice: Any, carol: Any, chain: Any
+) -> None:
+    """Finding 3: a node failing with nothing reserved leaves nothing held (nobody could ever
+    claim it): the reporter's bounty is paid, the rest of the slash is burned."""
+    stake = 1_000 * VER
+    node_id = register(registry, alice, stake=stake)
+    supply = token.totalSupply()
+    log = only_event(report_failure(registry, chain, node_id, carol), registry.NodeFailed)
+    slashed = stake * SLASH_BPS // 10_000
+    bounty = slashed * BOUNTY_BPS // 10_000
+    assert (log.units, log.compensationHeld, log.compensationPerUnit) == (0, 0, 0)
+    assert log.burned == slashed - bounty
+    assert registry.compensationHeld(node_id) == 0 and registry.totalHeld()[1] == 0
+    assert token.totalSupply() == supply - (slashed - bounty)
+    assert token.balanceOf(registry) == stake - slashed
+
+
+def test_idle_exiting_node_cannot_be_reported(
+    registry: Any, alice: Any, carol: Any, chain: Any, market_role_holder: Any
+) -> None:
+    """Finding 7: an exiting node that runs nothing needs no heartbeats; one that still runs
+    work does, until the work is released."""
+    node_id = register(registry, alice)
+    registry.requestExit(node_id, sender=alice)
+    _expire(registry, chain, node_id)
+    with reverts_with(registry.NodeRegistryNothingAtRisk, nodeId=node_id):
+        registry.reportFailure(node_id, sender=carol)
+    busy = register(registry, alice, cls=CPU, stake=CPU_MIN_STAKE)
+    registry.reserve(busy, 1, sender=market_role_holder)
+    registry.requestExit(busy, sender=alice)
+    _expire(registry, chain, busy)
+    only_event(registry.reportFailure(busy, sender=carol), registry.NodeSuspected)
+    registry.release(busy, 1, sender=market_role_holder)
+    chain.pending_timestamp = chain.blocks.head.timestamp + FAILURE_GRACE
+    with reverts_with(registry.NodeRegistryNothingAtRisk, nodeId=busy):
+        registry.reportFailure(busy, sender=carol)
+    # the unbonding was never restarted: the owner withdraws on time
+    chain.pending_timestamp = registry.getNode(node_id).unbondingEndsAt
+    registry.withdraw(node_id, sender=alice)
+
+
+def test_failure_uses_the_parameters_in_force_when_it_happened(
+    registry: Any, admin: Any, alice: Any, carol: Any, chain: Any, market_role_holder: Any
+) -> None:
+    node_id = register(registry, alice, stake=200 * VER)
+    registry.reserve(node_id, 2, sender=market_role_holder)
+    report_failure(registry, chain, node_id, carol)
+    held, per_unit = registry.compensationHeld(node_id), registry.compensationPerUnit(node_id)
+    ends = registry.getNode(node_id).unbondingEndsAt
+    registry.setParameters((600, 7_200, 5_000, 0, 600, 10_000), sender=admin)
+    assert registry.compensationHeld(node_id) == held
+    assert registry.compensationPerUnit(node_id) == per_unit
+    assert registry.getNode(node_id).unbondingEndsAt == ends
+    amount = registry.claimCompensation(node_id, 1, market_role_holder, sender=market_role_holder)
+    assert amount.return_value == per_unit
+
+
 def test_report_failure_unknown_node_reverts(registry: Any, carol: Any) -> None:
     with reverts_with(registry.NodeRegistryUnknownNode, nodeId=7):
         registry.reportFailure(7, sender=carol)
@@ -309,8 +445,7 @@ def test_failed_node_stake_withdrawn_after_unbonding(
     registry: Any, token: Any, alice: Any, carol: Any, chain: Any
 ) -> None:
     node_id = register(registry, alice, stake=GPU_MIN_STAKE)
-    chain.pending_timestamp = registry.getNode(node_id).lastHeartbeatAt + HEARTBEAT_TIMEOUT + 1
-    registry.reportFailure(node_id, sender=carol)
+    report_failure(registry, chain, node_id, carol)
     ends = registry.getNode(node_id).unbondingEndsAt
     chain.pending_timestamp = ends - 10
     with reverts_with(registry.NodeRegistryStillUnbonding, nodeId=node_id, secondsRemaining=10):
@@ -415,7 +550,7 @@ def test_market_functions_need_market_role(registry: Any, alice: Any, stranger: 
     for call in (
         lambda: registry.reserve(node_id, 1, sender=stranger),
         lambda: registry.release(node_id, 1, sender=stranger),
-        lambda: registry.claimCompensation(node_id, stranger, sender=stranger),
+        lambda: registry.claimCompensation(node_id, 1, stranger, sender=stranger),
     ):
         with reverts_with(
             registry.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=role
@@ -423,26 +558,40 @@ def test_market_functions_need_market_role(registry: Any, alice: Any, stranger: 
             call()
 
 
-def test_claim_compensation_pays_market_once(
+def test_claim_compensation_releases_units_and_pays_their_share(
     registry: Any, token: Any, alice: Any, carol: Any, chain: Any, market_role_holder: Any
 ) -> None:
     node_id = register(registry, alice, stake=GPU_MIN_STAKE)
-    with reverts_with(registry.NodeRegistryNothingToWithdraw, nodeId=node_id):
-        registry.claimCompensation(node_id, market_role_holder, sender=market_role_holder)
-    chain.pending_timestamp = registry.getNode(node_id).lastHeartbeatAt + HEARTBEAT_TIMEOUT + 1
-    registry.reportFailure(node_id, sender=carol)
-    held = registry.compensationHeld(node_id)
-    receipt = registry.claimCompensation(node_id, market_role_holder, sender=market_role_holder)
+    registry.reserve(node_id, 4, sender=market_role_holder)
+    with reverts_with(registry.NodeRegistryInvalidStatus, nodeId=node_id, status=ACTIVE):
+        registry.claimCompensation(node_id, 1, market_role_holder, sender=market_role_holder)
+    report_failure(registry, chain, node_id, carol)
+    per_unit = registry.compensationPerUnit(node_id)
+    # a failed node's units leave only with their compensation
+    with reverts_with(registry.NodeRegistryInvalidStatus, nodeId=node_id, status=FAILED):
+        registry.release(node_id, 1, sender=market_role_holder)
+    receipt = registry.claimCompensation(node_id, 3, market_role_holder, sender=market_role_holder)
     log = only_event(receipt, registry.CompensationClaimed)
-    assert (log.nodeId, log.to, log.amount) == (node_id, market_role_holder.address, held)
-    assert token.balanceOf(market_role_holder) == held
-    assert registry.compensationHeld(node_id) == 0
-    assert registry.totalHeld()[1] == 0
+    assert (log.nodeId, log.to, log.amount) == (node_id, market_role_holder.address, 3 * per_unit)
+    released = only_event(receipt, registry.CapacityReleased)
+    assert (released.units, released.reserved) == (3, 1)
+    assert token.balanceOf(market_role_holder) == 3 * per_unit
+    assert registry.compensationHeld(node_id) == per_unit
+    with reverts_with(
+        registry.NodeRegistryReleaseExceedsReserved, nodeId=node_id, released=2, reserved=1
+    ):
+        registry.claimCompensation(node_id, 2, market_role_holder, sender=market_role_holder)
+    registry.claimCompensation(node_id, 1, market_role_holder, sender=market_role_holder)
+    assert registry.compensationHeld(node_id) == 0 and registry.totalHeld()[1] == 0
+    assert registry.getNode(node_id).reserved == 0
 
 
 # ------------------------------------------------------------------ governance
+NEW_PARAMS = (600, 7_200, 500, 0, 120, 2_500)
+
+
 def test_governance_changes_emit_and_need_admin(registry: Any, admin: Any, stranger: Any) -> None:
-    receipt = registry.setParameters((600, 7_200, 500, 0), sender=admin)
+    receipt = registry.setParameters(NEW_PARAMS, sender=admin)
     log = only_event(receipt, registry.ParametersSet)
     assert (log.heartbeatTimeout, log.unbondingPeriod, log.slashBps, log.reporterBountyBps) == (
         600,
@@ -450,41 +599,128 @@ def test_governance_changes_emit_and_need_admin(registry: Any, admin: Any, stran
         500,
         0,
     )
-    assert tuple(registry.parameters()) == (600, 7_200, 500, 0)
+    assert (log.failureGrace, log.burnBps) == (120, 2_500)
+    assert tuple(registry.parameters()) == NEW_PARAMS
     receipt = registry.setClassConfig(GPU, 5 * VER, 700, sender=admin)
     log = only_event(receipt, registry.ClassConfigured)
     assert (bytes(log.resourceClass), log.minStake, log.wattLimit) == (GPU, 5 * VER, 700)
     assert tuple(registry.classConfig(GPU)) == (True, 5 * VER, 700)
     with reverts_with(registry.AccessControlUnauthorizedAccount, account=stranger.address):
-        registry.setParameters((600, 7_200, 500, 0), sender=stranger)
+        registry.setParameters(NEW_PARAMS, sender=stranger)
     with reverts_with(registry.AccessControlUnauthorizedAccount, account=stranger.address):
-        registry.setClassConfig(GPU, 0, 0, sender=stranger)
+        registry.setClassConfig(GPU, VER, 0, sender=stranger)
 
 
 @pytest.mark.parametrize(
-    ("params", "name", "value"),
+    ("params", "name", "value", "minimum", "maximum"),
     [
-        ((0, 1, 1, 1), "heartbeatTimeout", 0),
-        ((1, 1, 10_001, 1), "slashBps", 10_001),
-        ((1, 1, 1, 10_001), "reporterBountyBps", 10_001),
+        ((59, 3_600, 100, 0, 60, 2_500), "heartbeatTimeout", 59, 60, 86_400),
+        ((86_401, 3_600, 100, 0, 60, 2_500), "heartbeatTimeout", 86_401, 60, 86_400),
+        ((60, 3_599, 100, 0, 60, 2_500), "unbondingPeriod", 3_599, 3_600, 90 * 86_400),
+        (
+            (60, 90 * 86_400 + 1, 100, 0, 60, 2_500),
+            "unbondingPeriod",
+            90 * 86_400 + 1,
+            3_600,
+            90 * 86_400,
+        ),
+        ((60, 3_600, 100, 0, 59, 2_500), "failureGrace", 59, 60, 86_400),
+        ((60, 3_600, 100, 0, 86_401, 2_500), "failureGrace", 86_401, 60, 86_400),
+        ((60, 3_600, 99, 0, 60, 2_500), "slashBps", 99, 100, 5_000),
+        ((60, 3_600, 5_001, 0, 60, 2_500), "slashBps", 5_001, 100, 5_000),
+        ((60, 3_600, 100, 5_001, 60, 2_500), "reporterBountyBps", 5_001, 0, 5_000),
+        ((60, 3_600, 100, 0, 60, 2_499), "burnBps", 2_499, 2_500, 10_000),
+        ((60, 3_600, 100, 5_000, 60, 5_001), "burnBps", 5_001, 2_500, 5_000),
     ],
 )
 def test_set_parameters_out_of_range_reverts(
-    registry: Any, admin: Any, params: tuple[int, ...], name: str, value: int
+    registry: Any,
+    admin: Any,
+    params: tuple[int, ...],
+    name: str,
+    value: int,
+    minimum: int,
+    maximum: int,
 ) -> None:
     with reverts_with(
-        registry.NodeRegistryInvalidParameter, name=name.encode().ljust(32, b"\0"), value=value
+        registry.NodeRegistryParameterOutOfRange,
+        name=name.encode().ljust(32, b"\0"),
+        value=value,
+        minimum=minimum,
+        maximum=maximum,
     ):
         registry.setParameters(params, sender=admin)
 
 
 def test_set_class_config_bad_values_revert(registry: Any, admin: Any) -> None:
     with reverts_with(registry.NodeRegistryUnknownClass, **{"resourceClass": b"\0" * 32}):
-        registry.setClassConfig(b"\0" * 32, 1, 1, sender=admin)
-    with reverts_with(registry.NodeRegistryInvalidParameter, value=2**24):
-        registry.setClassConfig(GPU, 1, 2**24, sender=admin)
-    with reverts_with(registry.NodeRegistryInvalidParameter, value=2**96):
+        registry.setClassConfig(b"\0" * 32, VER, 1, sender=admin)
+    with reverts_with(
+        registry.NodeRegistryParameterOutOfRange, value=2**24, minimum=0, maximum=2**24 - 1
+    ):
+        registry.setClassConfig(GPU, VER, 2**24, sender=admin)
+    with reverts_with(
+        registry.NodeRegistryParameterOutOfRange, value=2**96, minimum=VER, maximum=2**96 - 1
+    ):
         registry.setClassConfig(GPU, 2**96, 1, sender=admin)
+    # a class without a minimum stake would make failures free
+    with reverts_with(registry.NodeRegistryParameterOutOfRange, value=VER - 1, minimum=VER):
+        registry.setClassConfig(GPU, VER - 1, 1, sender=admin)
+
+
+def test_add_stake_beyond_the_stake_field_reverts(
+    registry: Any, token: Any, admin: Any, alice: Any
+) -> None:
+    node_id = register(registry, alice)
+    with reverts_with(registry.NodeRegistryInvalidParameter, value=GPU_MIN_STAKE + 2**96):
+        registry.addStake(node_id, 2**96, sender=alice)
+
+
+def test_pause_stops_registrations_but_not_heartbeats_reports_or_withdrawals(
+    registry: Any, token: Any, admin: Any, alice: Any, bob: Any, carol: Any, chain: Any
+) -> None:
+    node_id = register(registry, alice)
+    exiting = register(registry, bob)
+    registry.requestExit(exiting, sender=bob)
+    with reverts_with(
+        registry.AccessControlUnauthorizedAccount,
+        account=carol.address,
+        neededRole=registry.PAUSER_ROLE(),
+    ):
+        registry.pause(sender=carol)
+    registry.grantRole(registry.PAUSER_ROLE(), carol, sender=admin)
+    receipt = registry.pause(sender=carol)
+    assert only_event(receipt, registry.Paused).account == carol.address
+    assert registry.paused()
+    with reverts_with(registry.EnforcedPause):
+        registry.register(GPU, 8, VER, GPU_MIN_STAKE, "", sender=carol)
+    registry.heartbeat(node_id, 0, 0, sender=alice)
+    chain.pending_timestamp = registry.getNode(exiting).unbondingEndsAt
+    registry.withdraw(exiting, sender=bob)
+    report_failure(registry, chain, node_id, carol)
+    receipt = registry.unpause(sender=carol)
+    assert only_event(receipt, registry.Unpaused).account == carol.address
+    register(registry, carol)
+
+
+def test_admin_transfer_takes_two_steps_and_the_delay(
+    registry: Any, admin: Any, stranger: Any, chain: Any
+) -> None:
+    role = registry.DEFAULT_ADMIN_ROLE()
+    # the admin role cannot be granted directly
+    with reverts_with(registry.AccessControlEnforcedDefaultAdminRules):
+        registry.grantRole(role, stranger, sender=admin)
+    assert registry.defaultAdminDelay() == ADMIN_DELAY
+    receipt = registry.beginDefaultAdminTransfer(stranger, sender=admin)
+    schedule = only_event(receipt, registry.DefaultAdminTransferScheduled).acceptSchedule
+    assert schedule == receipt.timestamp + ADMIN_DELAY
+    with reverts_with(registry.AccessControlEnforcedDefaultAdminDelay, schedule=schedule):
+        registry.acceptDefaultAdminTransfer(sender=stranger)
+    chain.pending_timestamp = schedule + 1
+    registry.acceptDefaultAdminTransfer(sender=stranger)
+    assert registry.defaultAdmin() == stranger.address
+    assert not registry.hasRole(role, admin)
+    registry.setParameters(NEW_PARAMS, sender=stranger)
 
 
 def test_get_node_unknown_reverts(registry: Any) -> None:
@@ -494,9 +730,10 @@ def test_get_node_unknown_reverts(registry: Any) -> None:
 def test_set_class_config_when_class_table_full_reverts(
     registry: Any, admin: Any, chain: Any
 ) -> None:
-    # Slot 6 holds the length of the class table (after AccessControl's _roles and five node
-    # mappings); filling 65535 classes by transactions would take hours, so set the length.
-    classes_slot = 6
+    # Slot 10 holds the length of the class table (after AccessControlDefaultAdminRules' three
+    # slots, Pausable's one and six node mappings: `forge inspect NodeRegistry storageLayout`);
+    # filling 65535 classes by transactions would take hours, so set the length.
+    classes_slot = 10
     assert (
         int(chain.provider.web3.eth.get_storage_at(registry.address, classes_slot).hex(), 16) == 2
     )
@@ -504,4 +741,4 @@ def test_set_class_config_when_class_table_full_reverts(
         "anvil_setStorageAt", [registry.address, hex(classes_slot), "0x" + f"{2**16 - 1:064x}"]
     )
     with reverts_with(registry.NodeRegistryTooManyClasses, maximum=2**16 - 1):
-        registry.setClassConfig(b"\x07" * 32, 1, 1, sender=admin)
+        registry.setClassConfig(b"\x07" * 32, VER, 1, sender=admin)

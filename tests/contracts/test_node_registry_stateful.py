@@ -1,6 +1,7 @@
 """Stateful property: whatever contributors, reporters and the market do, the VER held by the
-registry equals the stakes still held plus the compensation not yet paid out, and the contract's
-own view of every node matches an independent model."""
+registry equals the stakes still held plus the compensation not yet paid out, a failed node's
+compensation is always its reserved units times the per-unit share fixed at the failure, and the
+contract's own view of every node matches an independent model."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from tests.conftest import VER
 from tests.contracts.conftest import (
     BOUNTY_BPS,
+    BURN_BPS,
     CPU,
     CPU_MIN_STAKE,
+    FAILURE_GRACE,
     GPU,
     GPU_MIN_STAKE,
     HEARTBEAT_TIMEOUT,
@@ -36,6 +39,8 @@ class ModelNode:
     reserved: int = 0
     status: int = ACTIVE
     compensation: int = 0
+    per_unit: int = 0
+    suspected_at: int = 0  # 0: no live suspicion
 
 
 def test_registry_holds_exactly_stakes_plus_compensation(
@@ -89,6 +94,7 @@ def test_registry_holds_exactly_stakes_plus_compensation(
             node_id = ids[pick % len(ids)]
             node = self.nodes[node_id]
             registry.heartbeat(node_id, 5_000, watts, sender=node.owner)
+            node.suspected_at = 0  # a heartbeat voids any suspicion
             if node.status != EXITING:
                 over = node.cls == GPU and watts > 400
                 node.status = THROTTLED if over else ACTIVE
@@ -112,10 +118,12 @@ def test_registry_holds_exactly_stakes_plus_compensation(
             registry.reserve(node_id, units, sender=market_role_holder)
             node.reserved += units
 
-        @precondition(lambda self: any(n.reserved for n in self.nodes.values()))
+        @precondition(
+            lambda self: any(n.reserved and n.status != FAILED for n in self.nodes.values())
+        )
         @rule(pick=st.integers(0, 100))
         def release(self, pick: int) -> None:
-            ids = [i for i, n in sorted(self.nodes.items()) if n.reserved]
+            ids = [i for i, n in sorted(self.nodes.items()) if n.reserved and n.status != FAILED]
             node_id = ids[pick % len(ids)]
             registry.release(node_id, self.nodes[node_id].reserved, sender=market_role_holder)
             self.nodes[node_id].reserved = 0
@@ -128,7 +136,7 @@ def test_registry_holds_exactly_stakes_plus_compensation(
             registry.requestExit(ids[pick % len(ids)], sender=node.owner)
             node.status = EXITING
 
-        @rule(seconds=st.sampled_from([60, HEARTBEAT_TIMEOUT + 1, UNBONDING_PERIOD]))
+        @rule(seconds=st.sampled_from([FAILURE_GRACE, HEARTBEAT_TIMEOUT + 1, UNBONDING_PERIOD]))
         def warp(self, seconds: int) -> None:
             chain.mine(1, timestamp=chain.blocks.head.timestamp + seconds)
 
@@ -141,23 +149,44 @@ def test_registry_holds_exactly_stakes_plus_compensation(
             if chain.pending_timestamp <= last + HEARTBEAT_TIMEOUT:
                 return
             node = self.nodes[node_id]
+            if node.status == EXITING and node.reserved == 0:
+                return  # nothing at risk: not reportable
+            now = chain.pending_timestamp
+            if node.suspected_at and now < node.suspected_at + FAILURE_GRACE:
+                return  # the grace still runs
             receipt = registry.reportFailure(node_id, sender=stranger)
+            if not node.suspected_at:
+                assert receipt.decode_logs(registry.NodeFailed) == []
+                node.suspected_at = receipt.timestamp
+                return
             slashed = node.stake * SLASH_BPS // 10_000
             bounty = slashed * BOUNTY_BPS // 10_000
+            pool = slashed - bounty - slashed * BURN_BPS // 10_000
+            per_unit = pool // node.reserved if node.reserved else 0
             log = receipt.decode_logs(registry.NodeFailed)[0]
-            assert (log.slashed, log.bounty) == (slashed, bounty)
+            assert (log.slashed, log.bounty, log.compensationPerUnit) == (slashed, bounty, per_unit)
+            assert log.burned == slashed - bounty - per_unit * node.reserved
             node.stake -= slashed
-            node.compensation += slashed - bounty
+            node.compensation = per_unit * node.reserved
+            node.per_unit = per_unit
             node.status = FAILED
+            node.suspected_at = 0
             self.paid_out += bounty
 
-        @precondition(lambda self: any(n.compensation for n in self.nodes.values()))
-        @rule(pick=st.integers(0, 100))
-        def claim_compensation(self, pick: int) -> None:
-            ids = [i for i, n in sorted(self.nodes.items()) if n.compensation]
+        @precondition(
+            lambda self: any(n.reserved and n.status == FAILED for n in self.nodes.values())
+        )
+        @rule(pick=st.integers(0, 100), units=st.integers(1, 4))
+        def claim_compensation(self, pick: int, units: int) -> None:
+            ids = [i for i, n in sorted(self.nodes.items()) if n.reserved and n.status == FAILED]
             node_id = ids[pick % len(ids)]
-            registry.claimCompensation(node_id, market_role_holder, sender=market_role_holder)
-            self.nodes[node_id].compensation = 0
+            node = self.nodes[node_id]
+            units = min(units, node.reserved)
+            registry.claimCompensation(
+                node_id, units, market_role_holder, sender=market_role_holder
+            )
+            node.reserved -= units
+            node.compensation -= units * node.per_unit
 
         @precondition(lambda self: self._live(EXITING, FAILED))
         @rule(pick=st.integers(0, 100))
@@ -195,6 +224,8 @@ def test_registry_holds_exactly_stakes_plus_compensation(
                     node.reserved,
                 )
                 assert view.reserved <= view.capacity
+                if node.status == FAILED:
+                    assert registry.compensationHeld(node_id) == view.reserved * node.per_unit
 
     RegistryMachine.TestCase.settings = settings(
         max_examples=8,

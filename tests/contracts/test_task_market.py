@@ -54,7 +54,8 @@ from tests.contracts._market_fixtures import (  # noqa: E402
 SUBMIT_GAS_BUDGET = 120_000
 # A spec URI of realistic length: ipfs:// and a 59-character CIDv1.
 SPEC_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
-COMPLETE_GAS_BUDGET = 80_000
+# +3.5k since issue 10: complete asks the registry whether its node failed (finding 1)
+COMPLETE_GAS_BUDGET = 82_000
 WITHDRAW_GAS_BUDGET = 45_000
 # Marginal gas of one allocation entry inside a report (the verifier calls assign in a loop).
 ASSIGN_ENTRY_GAS_BUDGET = 70_000
@@ -84,13 +85,17 @@ def test_submit_task_pulls_escrow_and_emits(
     assert_ledger(market, token)
 
 
-def test_submit_first_task_of_a_class_gas(market: Any, developer: Any, gas_log: Any) -> None:
+def test_submit_keeps_the_registry_class_and_refuses_unknown_ones(
+    market: Any, developer: Any
+) -> None:
     submit(market, developer, cls=GPU)
-    # The first task of a class gives the class its 16-bit id (two more slots, once per class).
-    receipt = market.submitTask(CPU, 3, 5 * VER, HOUR, SPEC_URI, sender=developer)
-    gas_log.record("TaskMarket.submitTask[first-of-class]", receipt)
+    market.submitTask(CPU, 3, 5 * VER, HOUR, SPEC_URI, sender=developer)
     assert bytes(market.getTask(2).resourceClass) == CPU
     assert bytes(market.getTask(1).resourceClass) == GPU
+    # no node could ever run a task of a class the registry does not know
+    unknown = keccak(text="TPU-v9")
+    with reverts_with(market.TaskMarketInvalidClass, resourceClass=unknown):
+        market.submitTask(unknown, 1, VER, HOUR, "", sender=developer)
 
 
 def test_submit_task_escrow_rounds_up(market: Any, token: Any, developer: Any) -> None:
@@ -106,7 +111,8 @@ def test_task_seed_is_fixed_from_prevrandao_and_task_id(
     receipt = market.submitTask(GPU, 1, VER, HOUR, "", sender=developer)
     block = chain.provider.web3.eth.get_block(receipt.block_number)
     prevrandao = bytes(block["mixHash"])
-    expected = int.from_bytes(keccak(prevrandao + (1).to_bytes(32, "big"))[-8:], "big")
+    # the low 64 bits of keccak256(prevrandao, taskId), less one bit (the 63-bit seed field)
+    expected = int.from_bytes(keccak(prevrandao + (1).to_bytes(32, "big"))[-8:], "big") >> 1
     assert market.getTask(1).seed == expected
     advance(chain, 100)
     assert market.getTask(1).seed == expected
@@ -192,7 +198,7 @@ def test_submit_price_cap_below_every_node_waits(
     task_id = submit(market, developer, max_price=VER)  # every GPU node asks 2 or 3 VER
     assert market.getTask(task_id).status == TASK_OPEN
     with reverts_with(
-        market.TaskMarketPriceBelowNodePrice, nodeId=nodes.bob, price=VER, nodePrice=BOB_PRICE
+        market.TaskMarketPriceNotNodePrice, nodeId=nodes.bob, price=VER, nodePrice=BOB_PRICE
     ):
         market.assign(task_id, nodes.bob, 1, VER, sender=allocator)
 
@@ -332,7 +338,7 @@ def test_assign_splits_a_task_over_two_nodes(
 ) -> None:
     task_id = submit(market, developer, units=10)
     assign(market, allocator, task_id, nodes.alice, 6, ALICE_PRICE)
-    assign(market, allocator, task_id, nodes.bob, 4, 4 * VER)
+    assign(market, allocator, task_id, nodes.bob, 4, BOB_PRICE)
     task = market.getTask(task_id)
     assert (task.pendingUnits, task.runningUnits) == (0, 10)
     assert registry.freeCapacity(nodes.alice) == 2 and registry.freeCapacity(nodes.bob) == 4
@@ -353,7 +359,7 @@ def test_assign_marginal_gas_per_report_entry(
     """A report assigns one task over several nodes in one transaction: the marginal gas of an
     entry (warm contracts, cold node and assignment slots) is what the verifier pays."""
     batcher = _assign_batcher(admin)
-    market.grantRole(market.ALLOCATOR_ROLE(), batcher, sender=admin)
+    registry.grantRole(registry.ALLOCATOR_ROLE(), batcher, sender=admin)
     extra = accounts[7]
     token.mint(extra, 1_000 * VER, sender=admin)
     token.approve(registry, 2**256 - 1, sender=extra)
@@ -364,7 +370,8 @@ def test_assign_marginal_gas_per_report_entry(
         register(registry, extra, GPU, 8, ALICE_PRICE),
     ]
     task_id = submit(market, developer, units=8)
-    entries = [(task_id, node, 1, ALICE_PRICE) for node in gpu_nodes]
+    prices = {nodes.bob: BOB_PRICE}
+    entries = [(task_id, node, 1, prices.get(node, ALICE_PRICE)) for node in gpu_nodes]
     snapshot = chain.snapshot()
     one = batcher.run(market, entries[:1], sender=admin)
     chain.restore(snapshot)
@@ -514,29 +521,45 @@ def test_assign_beyond_free_capacity_reverts(
         market.assign(second, nodes.alice, 3, ALICE_PRICE, sender=allocator)
 
 
-def test_assign_below_node_price_reverts(
-    market: Any, nodes: Any, allocator: Any, developer: Any
+@pytest.mark.parametrize("delta", [-1, 1, VER])
+def test_assign_at_any_price_but_the_nodes_ask_reverts(
+    market: Any, nodes: Any, allocator: Any, developer: Any, delta: int
 ) -> None:
-    task_id = submit(market, developer)
+    """Finding 11: the market pays the node's ask, never more (a node asking 3 VER is never paid
+    4 because the task's cap allows it) and never less."""
+    task_id = submit(market, developer, max_price=5 * VER)
     with reverts_with(
-        market.TaskMarketPriceBelowNodePrice,
+        market.TaskMarketPriceNotNodePrice,
         nodeId=nodes.alice,
-        price=ALICE_PRICE - 1,
+        price=ALICE_PRICE + delta,
         nodePrice=ALICE_PRICE,
     ):
-        market.assign(task_id, nodes.alice, 1, ALICE_PRICE - 1, sender=allocator)
+        market.assign(task_id, nodes.alice, 1, ALICE_PRICE + delta, sender=allocator)
+
+
+def test_assign_after_the_node_changed_its_price_reverts(
+    market: Any, registry: Any, nodes: Any, allocator: Any, developer: Any, alice: Any
+) -> None:
+    task_id = submit(market, developer, max_price=5 * VER)
+    registry.updatePrice(nodes.alice, 4 * VER, sender=alice)
+    with reverts_with(market.TaskMarketPriceNotNodePrice, price=ALICE_PRICE, nodePrice=4 * VER):
+        market.assign(task_id, nodes.alice, 1, ALICE_PRICE, sender=allocator)
+    assign(market, allocator, task_id, nodes.alice, 1, 4 * VER)
 
 
 def test_assign_without_allocator_role_reverts(
     market: Any, nodes: Any, developer: Any, stranger: Any
 ) -> None:
     task_id = submit(market, developer)
-    with reverts_with(
-        market.AccessControlUnauthorizedAccount,
-        account=stranger.address,
-        neededRole=keccak(text="ALLOCATOR_ROLE"),
+    role = keccak(text="ALLOCATOR_ROLE")
+    for call in (
+        lambda: market.assign(task_id, nodes.alice, 1, ALICE_PRICE, sender=stranger),
+        lambda: market.move(1, nodes.bob, sender=stranger),
+        lambda: market.reassign(1, nodes.bob, sender=stranger),
+        lambda: market.drawReassignment(1, sender=stranger),
     ):
-        market.assign(task_id, nodes.alice, 1, ALICE_PRICE, sender=stranger)
+        with reverts_with(market.TaskMarketUnauthorized, caller=stranger.address, role=role):
+            call()
 
 
 # ------------------------------------------------------------------ complete and withdraw
@@ -553,14 +576,14 @@ def test_complete_pays_the_checkpointed_span_and_refunds_the_rest(
 ) -> None:
     task_id = submit(market, developer, units=2, max_price=5 * VER, duration=10 * HOUR)
     escrow = market.getTask(task_id).escrow
-    aid = assign(market, allocator, task_id, nodes.alice, 2, 4 * VER)
+    aid = assign(market, allocator, task_id, nodes.alice, 2, ALICE_PRICE)
     start = market.getAssignment(aid).startAt
     advance(chain, 1_800)
     checkpoints.commit(aid, 1, cid("half"), sender=alice)
     advance(chain, 1_801)
     receipt = market.complete(aid, cid("done"), sender=alice)
     span = receipt.timestamp - start
-    pay = earned(2, 4 * VER, span)
+    pay = earned(2, ALICE_PRICE, span)
     closed = only_event(receipt, market.AssignmentClosed)
     assert (closed.assignmentId, closed.taskId, closed.nodeId, closed.status) == (
         aid,
@@ -656,23 +679,33 @@ def test_complete_with_malformed_cid_reverts(
         market.complete(aid, bad, sender=alice)
 
 
-def test_complete_after_task_end_pays_until_the_end(
+def test_complete_or_commit_after_the_task_end_pays_nothing_more(
     market: Any,
     checkpoints: Any,
     nodes: Any,
     allocator: Any,
     developer: Any,
     alice: Any,
+    stranger: Any,
     chain: Any,
 ) -> None:
-    task_id = submit(market, developer, units=1, duration=HOUR)
+    """Finding 2: a node that only heartbeats cannot complete after the end and be paid the
+    whole span; after the end nothing is committed any more, and whoever calls first, the pay
+    is the span of the checkpoints committed while the task was live."""
+    task_id = submit(market, developer, units=1, duration=10 * HOUR)
     aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
-    start = market.getAssignment(aid).startAt
     end = market.getTask(task_id).expiresAt
-    advance(chain, 2 * HOUR)
-    receipt = market.complete(aid, cid("late"), sender=alice)
-    closed = only_event(receipt, market.AssignmentClosed)
-    assert (closed.paidUntil, closed.earned) == (end, earned(1, ALICE_PRICE, end - start))
+    assert market.checkpointDeadline(task_id) == end
+    chain.pending_timestamp = end
+    with reverts_with(market.TaskMarketCheckpointsClosed, taskId=task_id, closedAt=end):
+        market.complete(aid, cid("dead"), sender=alice)
+    with reverts_with(
+        checkpoints.CheckpointRegistryCheckpointsClosed, assignmentId=aid, closedAt=end
+    ):
+        checkpoints.commit(aid, 1, cid("late"), sender=alice)
+    closed = only_event(market.settle(aid, sender=stranger), market.AssignmentClosed)
+    assert (closed.status, closed.earned) == (ENDED, 0)
+    assert market.earningsOf(alice) == 0
 
 
 def test_withdraw_transfers_earnings(
@@ -751,13 +784,19 @@ def test_cancel_ends_running_assignments_at_their_last_checkpoint(
     ckpt = checkpoints.commit(a1, 1, cid("a1"), sender=alice)
     advance(chain, 900)
     cancelled = market.cancel(task_id, sender=developer)
-    assert only_event(cancelled, market.TaskCancelled).runningUnits == 4
-    # the running assignments earn nothing after their last checkpoint ...
+    log = only_event(cancelled, market.TaskCancelled)
+    window_end = cancelled.timestamp + market.COMPLETION_WINDOW()
+    assert (log.runningUnits, log.checkpointsCloseAt) == (4, window_end)
+    assert market.checkpointDeadline(task_id) == window_end
+    # the running assignments earn nothing after the cancellation ...
     with reverts_with(market.TaskMarketUnitsStillRunning, taskId=task_id, runningUnits=4):
         market.claimRefund(task_id, sender=developer)
-    # ... not even for a checkpoint committed after the cancellation: pay stops at the end
+    # ... and a checkpoint committed in the completion window pays up to the cancellation only
     advance(chain, 900)
     checkpoints.commit(a2, 1, cid("a2-late"), sender=bob)
+    with reverts_with(market.TaskMarketCompletionWindowOpen, taskId=task_id, closesAt=window_end):
+        market.settle(a1, sender=stranger)
+    chain.pending_timestamp = window_end
     r1 = market.settle(a1, sender=stranger)
     gas_log.record("TaskMarket.settle", r1)
     r2 = market.settle(a2, sender=stranger)
@@ -896,7 +935,7 @@ def _two_developers_on_alice(
     return t1, t2, a1, a2
 
 
-def test_settle_node_failure_pays_last_checkpoints_and_splits_compensation(
+def test_settle_node_failure_pays_last_checkpoints_and_credits_per_unit(
     market: Any,
     checkpoints: Any,
     registry: Any,
@@ -914,9 +953,12 @@ def test_settle_node_failure_pays_last_checkpoints_and_splits_compensation(
         market, checkpoints, allocator, nodes, developer, sponsor, alice, chain
     )
     # alice's node keeps working past its checkpoints, then stops sending heartbeats
-    fail_node(registry, chain, nodes.alice, stranger)
-    held = registry.compensationHeld(nodes.alice)
-    assert held > 0
+    failed = only_event(fail_node(registry, chain, nodes.alice, stranger), registry.NodeFailed)
+    held, per_unit = (
+        registry.compensationHeld(nodes.alice),
+        registry.compensationPerUnit(nodes.alice),
+    )
+    assert held == 8 * per_unit > 0 and (failed.units, failed.compensationPerUnit) == (8, per_unit)
     receipt = market.settleNodeFailure(nodes.alice, [a1, a2], sender=stranger)
     gas_log.record("TaskMarket.settleNodeFailure[2-assignments]", receipt)
 
@@ -928,10 +970,9 @@ def test_settle_node_failure_pays_last_checkpoints_and_splits_compensation(
         assert log.earned == earned(units, ALICE_PRICE, a.lastCheckpointAt - a.startAt)
         assert a.status == FAILED
     credited = receipt.decode_logs(market.CompensationCredited)
-    share1 = held * 3 // 8
     assert [(c.assignmentId, c.developer, c.amount) for c in credited] == [
-        (a1, developer.address, share1),
-        (a2, sponsor.address, held - share1),
+        (a1, developer.address, 3 * per_unit),
+        (a2, sponsor.address, 5 * per_unit),
     ]
     settled = only_event(receipt, market.NodeFailureSettled)
     assert (settled.nodeId, settled.assignments, settled.units, settled.compensation) == (
@@ -940,20 +981,22 @@ def test_settle_node_failure_pays_last_checkpoints_and_splits_compensation(
         8,
         held,
     )
+    claimed = only_event(receipt, registry.CompensationClaimed)
+    assert (claimed.nodeId, claimed.to, claimed.amount) == (nodes.alice, market.address, held)
     assert registry.compensationHeld(nodes.alice) == 0
     assert registry.getNode(nodes.alice).reserved == 0
     for task_id, units in ((t1, 3), (t2, 5)):
         task = market.getTask(task_id)
         assert (task.pendingUnits, task.runningUnits, task.status) == (units, 0, TASK_OPEN)
-    assert market.compensationOf(developer) == share1
+    assert market.compensationOf(developer) == 3 * per_unit
     assert_ledger(market, token)
 
     before = token.balanceOf(sponsor)
     claim = market.claimCompensation(sender=sponsor)
     gas_log.record("TaskMarket.claimCompensation", claim)
     log = only_event(claim, market.CompensationWithdrawn)
-    assert (log.account, log.amount) == (sponsor.address, held - share1)
-    assert token.balanceOf(sponsor) == before + held - share1
+    assert (log.account, log.amount) == (sponsor.address, 5 * per_unit)
+    assert token.balanceOf(sponsor) == before + 5 * per_unit
     assert_ledger(market, token)
 
 
@@ -969,10 +1012,11 @@ def test_settle_node_failure_of_unknown_node_reverts(
         market.settleNodeFailure(77, [1], sender=stranger)
 
 
-def test_settle_node_failure_missing_an_assignment_reverts(
+def test_settle_node_failure_in_pages_in_any_order_by_anyone(
     market: Any,
     checkpoints: Any,
     registry: Any,
+    token: Any,
     nodes: Any,
     allocator: Any,
     developer: Any,
@@ -981,34 +1025,61 @@ def test_settle_node_failure_missing_an_assignment_reverts(
     stranger: Any,
     chain: Any,
 ) -> None:
-    _, _, a1, _ = _two_developers_on_alice(
-        market, checkpoints, allocator, nodes, developer, sponsor, alice, chain
-    )
-    fail_node(registry, chain, nodes.alice, stranger)
-    with reverts_with(
-        market.TaskMarketFailureSettlementIncomplete, nodeId=nodes.alice, units=3, reserved=8
-    ):
-        market.settleNodeFailure(nodes.alice, [a1], sender=stranger)
-
-
-def test_settle_node_failure_listing_twice_reverts(
-    market: Any,
-    checkpoints: Any,
-    registry: Any,
-    nodes: Any,
-    allocator: Any,
-    developer: Any,
-    sponsor: Any,
-    alice: Any,
-    stranger: Any,
-    chain: Any,
-) -> None:
+    """Finding 4: any subset, any order, overlapping pages, and the failed node's owner cannot
+    complete one of them first to make the settlement revert."""
     _, _, a1, a2 = _two_developers_on_alice(
         market, checkpoints, allocator, nodes, developer, sponsor, alice, chain
     )
     fail_node(registry, chain, nodes.alice, stranger)
-    with reverts_with(market.TaskMarketAssignmentNotRunning, assignmentId=a1, status=FAILED):
-        market.settleNodeFailure(nodes.alice, [a1, a1, a2], sender=stranger)
+    per_unit = registry.compensationPerUnit(nodes.alice)
+    with reverts_with(market.TaskMarketNodeFailed, nodeId=nodes.alice):
+        market.complete(a1, cid("blocker"), sender=alice)
+    first = market.settleNodeFailure(nodes.alice, [a2], sender=sponsor)
+    settled = only_event(first, market.NodeFailureSettled)
+    assert (settled.assignments, settled.units, settled.compensation) == (1, 5, 5 * per_unit)
+    assert registry.getNode(nodes.alice).reserved == 3
+    assert registry.compensationHeld(nodes.alice) == 3 * per_unit
+    # an overlapping page (a2 again, listed twice) settles only what still runs
+    second = market.settleNodeFailure(nodes.alice, [a2, a1, a1], sender=stranger)
+    settled = only_event(second, market.NodeFailureSettled)
+    assert (settled.assignments, settled.units, settled.compensation) == (1, 3, 3 * per_unit)
+    assert market.compensationOf(developer) == 3 * per_unit
+    assert market.compensationOf(sponsor) == 5 * per_unit
+    assert registry.compensationHeld(nodes.alice) == 0
+    with reverts_with(market.TaskMarketNoRunningAssignments, nodeId=nodes.alice):
+        market.settleNodeFailure(nodes.alice, [a1, a2], sender=stranger)
+    assert_ledger(market, token)
+
+
+def test_settle_order_never_moves_a_victims_share(
+    market: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    sponsor: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    """Finding 5: the sponsor's task ended; the developer settles it first (plain `settle`), then
+    the rest: both still get their units' share, fixed at the failure."""
+    t_dev = submit(market, developer, units=4, duration=10 * HOUR)
+    t_sponsor = submit(market, sponsor, units=4, duration=HOUR)
+    a_dev = assign(market, allocator, t_dev, nodes.alice, 4, ALICE_PRICE)
+    a_sponsor = assign(market, allocator, t_sponsor, nodes.alice, 4, ALICE_PRICE)
+    fail_node(registry, chain, nodes.alice, stranger)
+    per_unit = registry.compensationPerUnit(nodes.alice)
+    advance(chain, HOUR)
+    receipt = market.settle(a_sponsor, sender=developer)
+    closed = only_event(receipt, market.AssignmentClosed)
+    assert (closed.assignmentId, closed.status) == (a_sponsor, FAILED)
+    credited = only_event(receipt, market.CompensationCredited)
+    assert (credited.developer, credited.amount) == (sponsor.address, 4 * per_unit)
+    market.settleNodeFailure(nodes.alice, [a_dev], sender=developer)
+    assert market.compensationOf(developer) == market.compensationOf(sponsor) == 4 * per_unit
+    assert registry.compensationHeld(nodes.alice) == 0
+    assert_ledger(market, token)
 
 
 def test_settle_node_failure_listing_another_nodes_assignment_reverts(
@@ -1041,6 +1112,100 @@ def test_settle_node_failure_empty_list_reverts(
         market.settleNodeFailure(nodes.alice, [], sender=stranger)
 
 
+def test_failed_node_can_neither_commit_nor_complete(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    """Finding 1: checkpoint at 10 min, silent, reported; hours later the node tries to complete
+    with any CID (paid the whole span, units marked done, compensation locked): refused. The
+    settlement pays the 10 minutes and releases the compensation."""
+    task_id = submit(market, developer, units=8, max_price=5 * VER, duration=10 * HOUR)
+    aid = assign(market, allocator, task_id, nodes.alice, 8, ALICE_PRICE)
+    start = market.getAssignment(aid).startAt
+    advance(chain, 600)
+    ckpt = checkpoints.commit(aid, 1, cid("10min"), sender=alice)
+    fail_node(registry, chain, nodes.alice, stranger)
+    advance(chain, 5 * HOUR)
+    with reverts_with(market.TaskMarketNodeFailed, nodeId=nodes.alice):
+        market.complete(aid, cid("anything"), sender=alice)
+    with reverts_with(
+        checkpoints.CheckpointRegistryNodeFailed, assignmentId=aid, nodeId=nodes.alice
+    ):
+        checkpoints.commit(aid, 2, cid("later"), sender=alice)
+    receipt = market.settleNodeFailure(nodes.alice, [aid], sender=stranger)
+    assert only_event(receipt, market.AssignmentClosed).earned == earned(
+        8, ALICE_PRICE, ckpt.timestamp - start
+    )
+    assert market.compensationOf(developer) == 8 * registry.compensationPerUnit(nodes.alice) > 0
+    assert registry.compensationHeld(nodes.alice) == 0
+    assert_ledger(market, token)
+
+
+def test_move_of_a_failed_nodes_assignment_reverts(
+    market: Any,
+    registry: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer, units=1)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    fail_node(registry, chain, nodes.alice, stranger)
+    with reverts_with(market.TaskMarketNodeFailed, nodeId=nodes.alice):
+        market.move(aid, nodes.bob, sender=allocator)
+
+
+def test_self_dealing_recovers_at_most_the_unburned_share_of_the_slash(
+    market: Any,
+    registry: Any,
+    token: Any,
+    admin: Any,
+    allocator: Any,
+    developer: Any,
+    accounts: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    """Finding 6 and the README's bound: an owner runs its own 99-unit task on its own node,
+    reports the node from a second address, and is also compensated as the developer. It gets
+    back at most slashed x (10000 - burnBps) / 10000 (50 % with the default 5000), a real victim
+    with 1 unit gets its unit's full share, and the burned part left everyone's control."""
+    owner, shill = accounts[7], accounts[8]
+    for account in (owner, shill):
+        token.mint(account, 10_000 * VER, sender=admin)
+        token.approve(registry, 2**256 - 1, sender=account)
+        token.approve(market, 2**256 - 1, sender=account)
+    node = register(registry, owner, GPU, 100, VER, stake=1_000 * VER)
+    own = submit(market, shill, units=99, max_price=VER)
+    victim = submit(market, developer, units=1, max_price=VER)
+    a_own = assign(market, allocator, own, node, 99, VER)
+    a_victim = assign(market, allocator, victim, node, 1, VER)
+    before = token.balanceOf(owner) + token.balanceOf(shill)
+    supply = token.totalSupply()
+    failed = only_event(fail_node(registry, chain, node, shill), registry.NodeFailed)
+    market.settleNodeFailure(node, [a_own, a_victim], sender=stranger)
+    market.claimCompensation(sender=shill)
+    recovered = token.balanceOf(owner) + token.balanceOf(shill) - before
+    slashed = failed.slashed
+    assert slashed == 200 * VER
+    burn_bps = registry.parameters().burnBps
+    assert recovered <= slashed * (10_000 - burn_bps) // 10_000
+    assert recovered == failed.bounty + 99 * failed.compensationPerUnit
+    assert market.compensationOf(developer) == failed.compensationPerUnit
+    assert token.totalSupply() == supply - failed.burned
+    assert failed.burned >= slashed * burn_bps // 10_000
+
+
 def test_claim_compensation_nothing_reverts(market: Any, developer: Any) -> None:
     with reverts_with(market.TaskMarketNothingToClaim, account=developer.address):
         market.claimCompensation(sender=developer)
@@ -1061,14 +1226,14 @@ def test_failed_node_work_after_last_checkpoint_is_not_paid_and_reassigned(
     gas_log: Any,
 ) -> None:
     task_id = submit(market, developer, units=2, max_price=5 * VER)
-    failed = assign(market, allocator, task_id, nodes.alice, 2, 5 * VER)
+    failed = assign(market, allocator, task_id, nodes.alice, 2, ALICE_PRICE)
     start = market.getAssignment(failed).startAt
     advance(chain, 100)
     ckpt = checkpoints.commit(failed, 4, cid("step4"), sender=alice)
     # the node works on after step 4, then its heartbeats stop: that work is lost
     fail_node(registry, chain, nodes.alice, stranger)
     market.settleNodeFailure(nodes.alice, [failed], sender=stranger)
-    assert market.earningsOf(alice) == earned(2, 5 * VER, ckpt.timestamp - start)
+    assert market.earningsOf(alice) == earned(2, ALICE_PRICE, ckpt.timestamp - start)
 
     receipt = market.reassign(failed, nodes.bob, sender=allocator)
     gas_log.record("TaskMarket.reassign", receipt)
@@ -1081,6 +1246,8 @@ def test_failed_node_work_after_last_checkpoint_is_not_paid_and_reassigned(
         failed,
     )
     assert market.getAssignment(failed).status == REASSIGNED
+    moved_on = only_event(receipt, market.AssignmentReassigned)
+    assert (moved_on.failedAssignmentId, moved_on.newAssignmentId) == (failed, new)
     task = market.getTask(task_id)
     assert (task.pendingUnits, task.runningUnits) == (0, 2)
     source, step, resume_cid = checkpoints.resumePoint(new)
@@ -1241,3 +1408,114 @@ def test_views_of_unknown_ids_revert(market: Any) -> None:
     view_reverts_with(
         market, "getAssignment", (4,), market.TaskMarketUnknownAssignment, assignmentId=4
     )
+
+
+# ------------------------------------------------------------------ completion window, pause, draws
+def test_cancel_leaves_the_final_checkpoint_a_window(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    chain: Any,
+) -> None:
+    """Finding 10: the developer cancels just before the node's final `complete` lands and tries
+    to settle at the previous checkpoint: the settlement waits for the window, the final CID lands
+    and is paid up to the cancellation, never beyond."""
+    task_id = submit(market, developer, units=2, max_price=5 * VER, duration=10 * HOUR)
+    aid = assign(market, allocator, task_id, nodes.alice, 2, ALICE_PRICE)
+    start = market.getAssignment(aid).startAt
+    advance(chain, HOUR)
+    checkpoints.commit(aid, 1, cid("1h"), sender=alice)
+    advance(chain, HOUR)
+    cancelled = market.cancel(task_id, sender=developer)
+    closes = cancelled.timestamp + market.COMPLETION_WINDOW()
+    with reverts_with(market.TaskMarketCompletionWindowOpen, taskId=task_id, closesAt=closes):
+        market.settle(aid, sender=developer)
+    chain.pending_timestamp = closes - 1
+    receipt = market.complete(aid, cid("final"), sender=alice)
+    closed = only_event(receipt, market.AssignmentClosed)
+    assert (closed.status, closed.paidUntil) == (COMPLETED, cancelled.timestamp)
+    assert closed.earned == earned(2, ALICE_PRICE, cancelled.timestamp - start)
+    final = only_event(receipt, checkpoints.CheckpointCommitted)
+    assert (final.isFinal, bytes(final.cid)) == (True, cid("final"))
+    assert market.getTask(task_id).status == TASK_COMPLETED
+    market.claimRefund(task_id, sender=developer)
+    assert_ledger(market, token)
+
+
+def test_completion_window_closes_for_the_node_too(
+    market: Any,
+    checkpoints: Any,
+    nodes: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    stranger: Any,
+    chain: Any,
+) -> None:
+    task_id = submit(market, developer, units=1)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    advance(chain, 600)
+    ckpt = checkpoints.commit(aid, 1, cid("c1"), sender=alice)
+    cancelled = market.cancel(task_id, sender=developer)
+    closes = cancelled.timestamp + market.COMPLETION_WINDOW()
+    chain.pending_timestamp = closes
+    with reverts_with(market.TaskMarketCheckpointsClosed, taskId=task_id, closedAt=closes):
+        market.complete(aid, cid("too late"), sender=alice)
+    closed = only_event(market.settle(aid, sender=stranger), market.AssignmentClosed)
+    assert (closed.status, closed.paidUntil) == (ENDED, ckpt.timestamp)
+
+
+def test_pause_stops_new_tasks_top_ups_and_allocations_only(
+    market: Any,
+    checkpoints: Any,
+    registry: Any,
+    token: Any,
+    nodes: Any,
+    admin: Any,
+    allocator: Any,
+    developer: Any,
+    alice: Any,
+    chain: Any,
+) -> None:
+    running = submit(market, developer, units=2)
+    aid = assign(market, allocator, running, nodes.alice, 1, ALICE_PRICE)
+    other = submit(market, developer, units=1)
+    registry.grantRole(registry.PAUSER_ROLE(), admin, sender=admin)
+    registry.pause(sender=admin)
+    with reverts_with(market.TaskMarketPaused):
+        market.submitTask(GPU, 1, VER, HOUR, "", sender=developer)
+    with reverts_with(market.TaskMarketPaused):
+        market.topUp(running, VER, sender=developer)
+    with reverts_with(market.TaskMarketPaused):
+        market.assign(running, nodes.bob, 1, BOB_PRICE, sender=allocator)
+    # the work in progress goes on and every payout path stays open
+    advance(chain, 600)
+    checkpoints.commit(aid, 1, cid("p1"), sender=alice)
+    market.complete(aid, cid("p-final"), sender=alice)
+    market.withdraw(sender=alice)
+    market.cancel(other, sender=developer)
+    market.claimRefund(other, sender=developer)
+    registry.unpause(sender=admin)
+    assign(market, allocator, running, nodes.bob, 1, BOB_PRICE)
+    assert_ledger(market, token)
+
+
+def test_draw_reassignment_counts_every_published_draw(
+    market: Any, nodes: Any, allocator: Any, developer: Any
+) -> None:
+    task_id = submit(market, developer, units=1)
+    aid = assign(market, allocator, task_id, nodes.alice, 1, ALICE_PRICE)
+    seed = market.getTask(task_id).seed
+    for draw in range(3):
+        receipt = market.drawReassignment(aid, sender=allocator)
+        log = only_event(receipt, market.ReassignmentDrawn)
+        assert (log.assignmentId, log.draw) == (aid, draw)
+        assert tuple(receipt.return_value) == (task_id, seed, (draw << 32) | aid, RUNNING)
+        assert market.drawsOf(aid) == draw + 1
+    with reverts_with(market.TaskMarketUnknownAssignment, assignmentId=aid + 1):
+        market.drawReassignment(aid + 1, sender=allocator)

@@ -447,7 +447,7 @@ def test_pick_equals_python(verifier: Any, beta: bytes, attempt: int, weights: l
     market=st.binary(min_size=20, max_size=20),
     task_id=st.integers(0, 2**256 - 1),
     seed=st.binary(min_size=32, max_size=32),
-    attempt=st.integers(0, 2**32 - 1),
+    attempt=st.integers(0, 2**64 - 1),
 )
 def test_vrf_alpha_equals_python(
     verifier: Any, chain_id: int, market: bytes, task_id: int, seed: bytes, attempt: int

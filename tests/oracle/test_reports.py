@@ -277,17 +277,19 @@ def test_config_digest_is_abi_encoding_hash() -> None:
     want = keccak(
         encode(
             ["uint256", "address", "uint32", "address[]", "uint8", "bytes"],
-            [84532, verifier, 3, members, 2, pk],
+            [84532, verifier, 3, members, 3, pk],
         )
     )
-    assert config_digest(84532, verifier, 3, members, 2, pk) == want
-    assert config_digest(84532, verifier, 4, members, 2, pk) != want
+    assert config_digest(84532, verifier, 3, members, 3, pk) == want
+    assert config_digest(84532, verifier, 4, members, 3, pk) != want
 
 
 @pytest.mark.parametrize(
     ("signers", "threshold", "key", "match"),
     [
         (_members(3), 0, None, "threshold"),
+        (_members(3), 1, None, "majority"),
+        (_members(4), 2, None, "majority"),
         (_members(3), 4, None, "threshold"),
         (list(reversed(_members(3))), 2, None, "signers\\[1\\]"),
         (_members(2) + _members(2)[-1:], 2, None, "signers\\[2\\]"),
@@ -360,7 +362,8 @@ def test_entry_at_maps_event_index_to_list_position() -> None:
         entry_at(report, 4)
 
 
-def test_prove_reassignment_picks_from_beta_over_sorted_candidates() -> None:
+@pytest.mark.parametrize("draw", [0, 1, 7])
+def test_prove_reassignment_picks_from_beta_over_sorted_candidates(draw: int) -> None:
     market = "0x" + "12" * 20
     seed = bytes(range(32))
     cands = [Candidate(9, 3), Candidate(4, 0), Candidate(7, 5)]
@@ -371,25 +374,51 @@ def test_prove_reassignment_picks_from_beta_over_sorted_candidates() -> None:
         task_id=5,
         task_seed=seed,
         assignment_id=11,
+        draw=draw,
         candidates=cands,
     )
     assert [c.node_id for c in entry.candidates] == [4, 7, 9]
-    alpha = sortition.vrf_alpha(84532, market, 5, seed, 11)
+    attempt = draw << 32 | 11
+    assert sortition.reassignment_attempt(11, draw) == attempt
+    alpha = sortition.vrf_alpha(84532, market, 5, seed, attempt)
     beta = vrf.verify(vrf.public_key(VRF_KEY), entry.proof, alpha)
-    index = sortition.pick(beta, 11, [0, 5, 3])
+    index = sortition.pick(beta, attempt, [0, 5, 3])
     assert entry.node_id == entry.candidates[index].node_id != 4
     assert entry.as_abi()[0] == 11 << 64 | entry.node_id
 
 
-def test_prove_reassignment_rejects_assignment_id_beyond_uint32() -> None:
-    with pytest.raises(InvalidReport, match="assignment_id"):
+def test_prove_reassignment_proves_a_new_alpha_for_every_draw() -> None:
+    """Finding 8: once a draw is published its beta is public, so the next draw of the same failed
+    assignment must prove another alpha (another beta), which the chain's draw counter fixes."""
+    kwargs = {
+        "chain_id": 84532,
+        "market": "0x" + "12" * 20,
+        "task_id": 5,
+        "task_seed": bytes(range(32)),
+        "assignment_id": 11,
+        "candidates": [Candidate(4, 5), Candidate(7, 5)],
+    }
+    proofs = {prove_reassignment(VRF_KEY, draw=d, **kwargs).proof for d in range(4)}  # type: ignore[arg-type]
+    assert len(proofs) == 4
+    # draw 0 is the alpha of the first design (attempt = the failed assignment's id)
+    assert sortition.reassignment_attempt(11, 0) == 11
+
+
+@pytest.mark.parametrize(
+    ("assignment_id", "draw", "match"), [(2**32, 0, "assignment_id"), (1, 2**32, "draw")]
+)
+def test_prove_reassignment_rejects_ids_and_draws_beyond_uint32(
+    assignment_id: int, draw: int, match: str
+) -> None:
+    with pytest.raises(InvalidReport, match=match):
         prove_reassignment(
             VRF_KEY,
             chain_id=1,
             market="0x" + "12" * 20,
             task_id=1,
             task_seed=bytes(32),
-            assignment_id=2**32,
+            assignment_id=assignment_id,
+            draw=draw,
             candidates=[Candidate(1, 1)],
         )
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oracle import OracleError
-from oracle.sortition import SortitionError, pick, vrf_alpha
+from oracle.sortition import SortitionError, pick, reassignment_attempt, vrf_alpha
 
 MARKET = "0x" + "12" * 20
 SEED = bytes(range(32))
@@ -125,13 +125,13 @@ def test_vrf_alpha_accepts_raw_and_mixed_case_addresses() -> None:
     market=st.binary(min_size=20, max_size=20),
     task_id=st.integers(0, 2**256 - 1),
     seed=st.binary(min_size=32, max_size=32),
-    attempt=st.integers(0, 2**32 - 1),
+    attempt=st.integers(0, 2**64 - 1),
 )
 def test_vrf_alpha_decodes_back(
     chain_id: int, market: bytes, task_id: int, seed: bytes, attempt: int
 ) -> None:
     alpha = vrf_alpha(chain_id, market, task_id, seed, attempt)
-    decoded = decode(["uint256", "address", "uint256", "bytes32", "uint32"], alpha)
+    decoded = decode(["uint256", "address", "uint256", "bytes32", "uint64"], alpha)
     assert decoded[0] == chain_id
     assert decoded[1].lower() == "0x" + market.hex()
     assert decoded[2:] == (task_id, seed, attempt)
@@ -140,7 +140,7 @@ def test_vrf_alpha_decodes_back(
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"attempt": 2**32}, "attempt"),
+        ({"attempt": 2**64}, "attempt"),
         ({"attempt": -1}, "attempt"),
         ({"chain_id": -1}, "chain_id"),
         ({"task_id": 2**256}, "task_id"),
@@ -162,3 +162,29 @@ def test_vrf_alpha_rejects_bad_field(kwargs: dict[str, object], field: str) -> N
     args.update(kwargs)
     with pytest.raises(SortitionError, match=field):
         vrf_alpha(**args)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ reassignment_attempt
+@settings(max_examples=200, deadline=None)
+@given(assignment_id=st.integers(0, 2**32 - 1), draw=st.integers(0, 2**32 - 1))
+def test_reassignment_attempt_packs_draw_above_the_assignment_id(
+    assignment_id: int, draw: int
+) -> None:
+    attempt = reassignment_attempt(assignment_id, draw)
+    assert attempt == draw * 2**32 + assignment_id < 2**64
+    assert (attempt >> 32, attempt & (2**32 - 1)) == (draw, assignment_id)
+    # every draw of an assignment has its own alpha
+    if draw:
+        assert vrf_alpha(1, MARKET, 1, SEED, attempt) != vrf_alpha(
+            1, MARKET, 1, SEED, reassignment_attempt(assignment_id, draw - 1)
+        )
+
+
+@pytest.mark.parametrize(
+    ("assignment_id", "draw", "field"), [(2**32, 0, "assignment_id"), (0, -1, "draw")]
+)
+def test_reassignment_attempt_rejects_fields_beyond_uint32(
+    assignment_id: int, draw: int, field: str
+) -> None:
+    with pytest.raises(SortitionError, match=field):
+        reassignment_attempt(assignment_id, draw)

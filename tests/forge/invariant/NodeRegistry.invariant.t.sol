@@ -10,10 +10,11 @@ import {NodeRegistryHandler} from "./handlers/NodeRegistryHandler.sol";
 
 /// @title NodeRegistryInvariants
 /// @notice Random sequences of register / heartbeat / price and capacity updates / addStake /
-///         exit / withdraw / reportFailure / reserve / release / claimCompensation / donations /
-///         governance changes / time warps across five contributors; after every call the
-///         registry must agree with the handler's independent model. Run twice: with VER as
-///         deployed, and with a token that calls the receiver back (re-entry attempts).
+///         exit / withdraw / reportFailure (suspicion, then failure after the grace) / reserve /
+///         release / claimCompensation (per unit) / donations / governance changes / pause /
+///         time warps across five contributors; after every call the registry must agree with
+///         the handler's independent model. Run twice: with VER as deployed, and with a token
+///         that calls the receiver back (re-entry attempts).
 abstract contract NodeRegistryInvariants is VerAIDeployment {
     Clock internal clock;
     NodeRegistryHandler internal handler;
@@ -32,18 +33,18 @@ abstract contract NodeRegistryInvariants is VerAIDeployment {
         (classes[0], minStakes[0], wattLimits[0]) = (CLASS_GPU, GPU_MIN_STAKE, GPU_WATT_LIMIT);
         (classes[1], minStakes[1], wattLimits[1]) = (CLASS_CPU, CPU_MIN_STAKE, 0);
         handler = new NodeRegistryHandler(
-            clock, ver, registry, classes, minStakes, wattLimits, _registryParameters()
+            clock, ver, registry, classes, minStakes, wattLimits, _registryParameters(), admin
         );
 
         vm.startPrank(admin);
         ver.grantRole(ver.MINTER_ROLE(), address(handler));
         registry.grantRole(registry.MARKET_ROLE(), address(handler));
-        registry.grantRole(registry.DEFAULT_ADMIN_ROLE(), address(handler));
+        registry.grantRole(registry.PAUSER_ROLE(), admin);
         vm.stopPrank();
         _afterHandlerDeployed();
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](15);
+        bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = NodeRegistryHandler.register.selector;
         selectors[1] = NodeRegistryHandler.heartbeat.selector;
         selectors[2] = NodeRegistryHandler.updatePrice.selector;
@@ -60,6 +61,7 @@ abstract contract NodeRegistryInvariants is VerAIDeployment {
         selectors[13] = handler.warp.selector;
         // heartbeats twice as likely: they are what keeps nodes alive against the timeout
         selectors[14] = NodeRegistryHandler.heartbeat.selector;
+        selectors[15] = NodeRegistryHandler.togglePause.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -78,6 +80,33 @@ abstract contract NodeRegistryInvariants is VerAIDeployment {
         );
         assertEq(handler.ghostPayoutMismatches(), 0, "a payout differed from the model");
         assertEq(handler.ghostReentriesAccepted(), 0, "a payout was re-entered");
+    }
+
+    /// @notice VER's supply is exactly what was minted less what the registry burned: no slash is
+    ///         lost or created.
+    function invariant_supplyIsMintedLessBurned() public view {
+        assertEq(ver.totalSupply(), handler.ghostMinted() - handler.ghostBurned(), "supply vs mints - burns");
+        assertEq(registry.paused(), handler.ghostPaused(), "paused vs model");
+    }
+
+    /// @notice A failed node holds exactly its reserved units x the per-unit compensation fixed at
+    ///         its failure; every other node holds none; a live suspicion is the model's.
+    function invariant_failedNodeHoldsReservedTimesPerUnit() public view {
+        uint256[] memory ids = handler.nodeIds();
+        for (uint256 i = 0; i < ids.length; ++i) {
+            INodeRegistry.NodeView memory node = registry.getNode(ids[i]);
+            uint256 perUnit = registry.compensationPerUnit(ids[i]);
+            assertEq(perUnit, handler.ghostPerUnit(ids[i]), "per-unit compensation vs model");
+            assertEq(registry.compensationHeld(ids[i]), uint256(node.reserved) * perUnit, "held vs reserved x perUnit");
+            (address reporter, uint256 suspectedAt, uint256 failableAt) = registry.suspicionOf(ids[i]);
+            if (handler.ghostSuspectedAt(ids[i]) > handler.ghostLastBeat(ids[i])) {
+                assertEq(reporter, handler.ghostSuspecter(ids[i]), "suspicion reporter vs model");
+                assertEq(suspectedAt, handler.ghostSuspectedAt(ids[i]), "suspicion time vs model");
+                assertEq(failableAt, handler.ghostFailableAt(ids[i]), "suspicion grace vs model");
+            } else {
+                assertEq(suspectedAt, 0, "a suspicion the model voided");
+            }
+        }
     }
 
     /// @notice Per node: stake and compensation equal the model, and they add up to totalHeld.

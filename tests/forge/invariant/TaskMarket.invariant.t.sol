@@ -13,13 +13,15 @@ import {TaskMarketHandler} from "./handlers/TaskMarketHandler.sol";
 import {TaskMarketNodeHandler} from "./handlers/TaskMarketNodeHandler.sol";
 
 /// @title TaskMarketInvariants
-/// @notice Random sequences of submit / topUp / cancel / claimRefund / claimCompensation by three
-///         developers; register / heartbeat / requestExit / checkpoint commit / complete /
-///         withdraw / crashes by three contributors (nodes of two classes); assign / move / reassign
-///         by the allocator; reportFailure / settleNodeFailure / settle by anyone; time warps. After
-///         every call the market, its checkpoints and the NodeRegistry it holds MARKET_ROLE on
-///         must agree with the handler's model. Run with VER as deployed and with a token that
-///         calls the receiver back (re-entry attempts).
+/// @notice Random sequences of submit / topUp / cancel (also right before a final checkpoint) /
+///         claimRefund / claimCompensation by three developers; register / heartbeat /
+///         requestExit / withdraw of stake / checkpoint commit / complete / withdraw / crashes by
+///         three contributors (nodes of two classes); assign (at the ask, or off it) / move /
+///         reassign / VRF draws / pause by the allocator; reportFailure (suspicion, then failure)
+///         / settleNodeFailure in pages and any order / settle by anyone; time warps. After every
+///         call the market, its checkpoints and the NodeRegistry it holds MARKET_ROLE on must
+///         agree with the handler's model. Run with VER as deployed and with a token that calls
+///         the receiver back (re-entry attempts).
 /// @dev The market is deployed here (with the registry from VerAIDeployment) rather than in
 ///      VerAIDeployment, whose registry suite keeps MARKET_ROLE for its own handler.
 abstract contract TaskMarketInvariants is VerAIDeployment {
@@ -37,7 +39,7 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
         clock = new Clock(START_TIME);
         _deployToken();
         _deployRegistry();
-        market = new TaskMarket(IERC20(address(ver)), registry, admin);
+        market = new TaskMarket(IERC20(address(ver)), registry);
 
         bytes32[] memory classes = new bytes32[](2);
         uint256[] memory minStakes = new uint256[](2);
@@ -54,14 +56,15 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
         vm.startPrank(admin);
         registry.setParameters(params);
         registry.grantRole(registry.MARKET_ROLE(), address(market));
-        market.grantRole(market.ALLOCATOR_ROLE(), address(handler));
+        registry.grantRole(registry.ALLOCATOR_ROLE(), address(handler));
+        registry.grantRole(registry.PAUSER_ROLE(), address(handler));
         ver.grantRole(ver.MINTER_ROLE(), address(handler));
         ver.grantRole(ver.MINTER_ROLE(), address(nodeHandler));
         vm.stopPrank();
         _afterHandlerDeployed();
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](17);
+        bytes4[] memory selectors = new bytes4[](19);
         selectors[0] = TaskMarketHandler.submitTask.selector;
         selectors[1] = TaskMarketHandler.topUp.selector;
         selectors[2] = TaskMarketHandler.cancel.selector;
@@ -80,10 +83,13 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
         selectors[14] = TaskMarketHandler.submitTask.selector;
         selectors[15] = TaskMarketHandler.assign.selector;
         selectors[16] = TaskMarketHandler.commitCheckpoint.selector;
+        selectors[17] = TaskMarketHandler.cancelNearCompletion.selector;
+        // failures settled page by page: twice as likely
+        selectors[18] = TaskMarketHandler.settleNodeFailure.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
 
         targetContract(address(nodeHandler));
-        bytes4[] memory nodeSelectors = new bytes4[](6);
+        bytes4[] memory nodeSelectors = new bytes4[](9);
         nodeSelectors[0] = TaskMarketNodeHandler.registerNode.selector;
         nodeSelectors[1] = TaskMarketNodeHandler.heartbeat.selector;
         nodeSelectors[2] = TaskMarketNodeHandler.requestExit.selector;
@@ -91,6 +97,9 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
         nodeSelectors[4] = TaskMarketNodeHandler.crashNode.selector;
         // heartbeats twice as likely: they keep nodes alive against the timeout
         nodeSelectors[5] = TaskMarketNodeHandler.heartbeat.selector;
+        nodeSelectors[6] = TaskMarketNodeHandler.withdrawStake.selector;
+        nodeSelectors[7] = TaskMarketNodeHandler.drawReassignment.selector;
+        nodeSelectors[8] = TaskMarketNodeHandler.togglePause.selector;
         targetSelector(FuzzSelector({addr: address(nodeHandler), selectors: nodeSelectors}));
     }
 
@@ -110,7 +119,8 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
         assertEq(handler.ghostPayoutMismatches(), 0, "a payout or credit differed from the model");
         assertEq(handler.ghostPanics(), 0, "a call failed with a panic");
         assertEq(handler.ghostReentriesAccepted(), 0, "a payout was re-entered");
-        assertEq(handler.ghostIncompleteListsAccepted(), 0, "an incomplete failure list was accepted");
+        assertEq(handler.ghostRuleBreaks(), 0, "a call the rules forbid was accepted");
+        assertEq(handler.ghostPayoutsBlocked(), 0, "an owed payout or a due settlement was refused");
 
         address[] memory actors = handler.actors();
         uint256 earningsSum;
@@ -144,6 +154,7 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
             assertEq(a.pricePerUnitHour, g.price, "assignment price vs model");
             assertEq(a.startAt, g.startAt, "assignment start vs model");
             assertEq(a.resumesFrom, g.resumesFrom, "resumesFrom vs model");
+            assertEq(market.drawsOf(id), handler.ghostDraws(id), "VRF draws vs model");
             if (g.status == ITaskMarket.AssignmentStatus.Running) continue;
             assertLe(g.paidUntil, g.lastCheckpointAt, "paid for time after the last checkpoint");
             assertEq(g.paidUntil, g.modelPaidUntil, "paidUntil vs min(last checkpoint, task end)");
@@ -168,6 +179,11 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
             assertEq(t.pendingUnits, g.pending, "pending units vs model");
             assertEq(t.runningUnits, g.running, "running units vs model");
             assertEq(t.expiresAt, g.expiresAt, "task end vs model");
+            assertEq(
+                market.checkpointDeadline(taskId),
+                g.cancelled ? g.expiresAt + market.COMPLETION_WINDOW() : g.expiresAt,
+                "checkpoint deadline vs model"
+            );
             escrowSum += t.escrow;
         }
         (uint256 totalEscrow,,) = market.totals();
@@ -176,7 +192,8 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
 
     /// @notice NodeRegistry with the market as its MARKET_ROLE holder: every node's reserved
     ///         units are its running assignments' and at most its capacity; VER held by the
-    ///         registry == stakes + compensation held, as modelled.
+    ///         registry == stakes + compensation held, as modelled; a failed node holds its
+    ///         reserved units x the per-unit compensation fixed at its failure.
     function invariant_registryReservedMatchesMarket() public view {
         uint256[] memory ids = handler.nodeIds();
         for (uint256 i = 0; i < ids.length; ++i) {
@@ -186,6 +203,9 @@ abstract contract TaskMarketInvariants is VerAIDeployment {
             assertEq(node.reserved, g.reserved, "reserved vs running assignments");
             assertEq(node.stake, g.stake, "stake vs model");
             assertEq(registry.compensationHeld(ids[i]), g.compensationHeld, "compensationHeld vs model");
+            assertEq(registry.compensationPerUnit(ids[i]), g.perUnit, "compensation per unit vs model");
+            // a failed node holds exactly its units' compensation: every held VER has a way out
+            assertEq(g.compensationHeld, g.reserved * g.perUnit, "held vs reserved x perUnit");
         }
         (uint256 stakes, uint256 compensation) = registry.totalHeld();
         assertEq(ver.balanceOf(address(registry)), stakes + compensation, "registry balance vs totalHeld");

@@ -11,10 +11,12 @@ import {HandlerBase} from "./HandlerBase.sol";
 /// @title NodeRegistryHandler
 /// @notice Drives NodeRegistry with random sequences of every contributor, anyone, market and
 ///         governance action, across several contributors, and keeps an independent model of what
-///         the registry should hold: VER in and out, stake and compensation per node, reserved
-///         units, and each node's status by the life-cycle rules of INodeRegistry.
+///         the registry should hold: VER in and out (and burned), stake and compensation per
+///         node, the per-unit compensation fixed at each failure, suspicions, reserved units, and
+///         each node's status by the life-cycle rules of INodeRegistry.
 /// @dev Needs VER MINTER_ROLE (it funds the contributors) and, on the registry, MARKET_ROLE (it
-///      plays the market until TaskMarket's handler takes that part) and DEFAULT_ADMIN_ROLE.
+///      plays the market until TaskMarket's handler takes that part); governance actions are
+///      made as `governor` (the registry's admin, which also holds PAUSER_ROLE).
 ///      Actions call the registry directly: a call the registry rejects reverts the whole action,
 ///      ghosts included, so the model only ever records what the registry accepted.
 contract NodeRegistryHandler is HandlerBase {
@@ -27,6 +29,8 @@ contract NodeRegistryHandler is HandlerBase {
 
     /// @notice Where compensation goes when the market claims it (stands in for TaskMarket).
     address public immutable compensationSink;
+    /// @notice The registry's admin and pauser.
+    address public immutable governor;
 
     bytes32[] internal _classes;
     mapping(bytes32 class => uint256) internal _minStake;
@@ -45,6 +49,11 @@ contract NodeRegistryHandler is HandlerBase {
     mapping(uint256 nodeId => uint256) public ghostCompensation;
     mapping(uint256 nodeId => uint256) public ghostCapacity;
     mapping(uint256 nodeId => uint256) public ghostReserved;
+    mapping(uint256 nodeId => uint256) public ghostPerUnit;
+    mapping(uint256 nodeId => uint256) public ghostLastBeat;
+    mapping(uint256 nodeId => uint256) public ghostSuspectedAt;
+    mapping(uint256 nodeId => uint256) public ghostFailableAt;
+    mapping(uint256 nodeId => address) public ghostSuspecter;
 
     /// @notice Sum of ghostStake over all nodes, kept by this handler, not read from the registry.
     uint256 public ghostTotalStake;
@@ -56,6 +65,11 @@ contract NodeRegistryHandler is HandlerBase {
     uint256 public ghostVerOut;
     /// @notice VER sent to the registry with a plain transfer; the registry must not count it.
     uint256 public ghostDonated;
+    /// @notice VER minted by this handler and burned by the registry (slashes nobody recovers).
+    uint256 public ghostMinted;
+    uint256 public ghostBurned;
+    /// @notice Whether the registry is paused, by the model.
+    bool public ghostPaused;
     /// @notice Payouts (withdraw, bounty, claim) whose amount differed from the model. A failed
     ///         check inside a handler would only revert the action, which the fuzzer ignores, so
     ///         mismatches are counted here and the suite asserts the count stays 0.
@@ -68,10 +82,12 @@ contract NodeRegistryHandler is HandlerBase {
         bytes32[] memory classes_,
         uint256[] memory minStakes,
         uint256[] memory wattLimits,
-        INodeRegistry.Parameters memory params
+        INodeRegistry.Parameters memory params,
+        address governor_
     ) HandlerBase(clock_, "contributor", 5) {
         ver = ver_;
         registry = registry_;
+        governor = governor_;
         compensationSink = makeAddr("compensation-sink");
         for (uint256 i = 0; i < classes_.length; ++i) {
             _classes.push(classes_[i]);
@@ -100,6 +116,7 @@ contract NodeRegistryHandler is HandlerBase {
         stake = bound(stake, minStake, minStake * 20);
 
         ver.mint(owner, stake);
+        ghostMinted += stake;
         uint256 nodeId;
         if (withPermit) {
             (uint8 v, bytes32 r, bytes32 s) = _signPermit(owner, stake);
@@ -120,8 +137,10 @@ contract NodeRegistryHandler is HandlerBase {
         ghostStatus[nodeId] = INodeRegistry.Status.Active;
         ghostStake[nodeId] = stake;
         ghostCapacity[nodeId] = capacity;
+        ghostLastBeat[nodeId] = block.timestamp;
         ghostTotalStake += stake;
         ghostVerIn += stake;
+        if (ghostPaused) ++ghostPayoutMismatches; // a registration while paused
         ++calls["register"];
     }
 
@@ -134,6 +153,7 @@ contract NodeRegistryHandler is HandlerBase {
 
         vm.prank(owner);
         registry.heartbeat(nodeId, loadBps, watts);
+        ghostLastBeat[nodeId] = block.timestamp; // voids any suspicion
 
         INodeRegistry.Status status = ghostStatus[nodeId];
         if (status == INodeRegistry.Status.Active || status == INodeRegistry.Status.Throttled) {
@@ -173,6 +193,7 @@ contract NodeRegistryHandler is HandlerBase {
         if (nodeId == 0) return;
         amount = bound(amount, 0, 10_000e18);
         ver.mint(owner, amount);
+        ghostMinted += amount;
         vm.prank(owner);
         ver.approve(address(registry), amount);
         vm.prank(owner);
@@ -214,12 +235,25 @@ contract NodeRegistryHandler is HandlerBase {
         ++calls["withdraw"];
     }
 
-    /// @notice Any actor reports a node whose heartbeat timed out (often too early: rejected).
+    /// @notice Any actor reports a node whose heartbeat timed out (often too early, or inside a
+    ///         suspicion's grace: rejected). The first accepted report only raises a suspicion;
+    ///         one after its grace, with no heartbeat since, fails the node.
     function reportFailure(uint256 nodeSeed, uint256 reporterSeed) external synced {
         (uint256 nodeId,) = _node(nodeSeed);
         if (nodeId == 0) return;
         address reporter = _actor(reporterSeed);
-        uint256 before = ver.balanceOf(reporter);
+        bool suspected = ghostSuspectedAt[nodeId] > ghostLastBeat[nodeId];
+        if (!suspected) {
+            vm.prank(reporter);
+            registry.reportFailure(nodeId);
+            ghostSuspectedAt[nodeId] = block.timestamp;
+            ghostFailableAt[nodeId] = block.timestamp + _params.failureGrace;
+            ghostSuspecter[nodeId] = reporter;
+            ++calls["suspect"];
+            return;
+        }
+        address suspecter = ghostSuspecter[nodeId];
+        uint256 before = ver.balanceOf(suspecter);
         _armReentry(abi.encodeCall(INodeRegistry.reportFailure, (nodeId)));
         vm.prank(reporter);
         registry.reportFailure(nodeId);
@@ -227,14 +261,21 @@ contract NodeRegistryHandler is HandlerBase {
 
         uint256 slashed = ghostStake[nodeId] * _params.slashBps / MAX_BPS;
         uint256 bounty = slashed * _params.reporterBountyBps / MAX_BPS;
-        if (ver.balanceOf(reporter) - before != bounty) ++ghostPayoutMismatches;
+        uint256 pool = slashed - bounty - slashed * _params.burnBps / MAX_BPS;
+        uint256 reserved = ghostReserved[nodeId];
+        uint256 perUnit = reserved == 0 ? 0 : pool / reserved;
+        uint256 held = perUnit * reserved;
+        if (ver.balanceOf(suspecter) - before != bounty) ++ghostPayoutMismatches;
         ghostStake[nodeId] -= slashed;
         ghostTotalStake -= slashed;
-        ghostCompensation[nodeId] += slashed - bounty;
-        ghostTotalCompensation += slashed - bounty;
-        ghostVerOut += bounty;
+        ghostCompensation[nodeId] = held;
+        ghostPerUnit[nodeId] = perUnit;
+        ghostTotalCompensation += held;
+        ghostVerOut += slashed - held; // the bounty, and what is burned
+        ghostBurned += slashed - bounty - held;
         ghostStatus[nodeId] = INodeRegistry.Status.Failed;
         ghostEverFailed[nodeId] = true;
+        ghostSuspectedAt[nodeId] = 0;
         ++calls["reportFailure"];
     }
 
@@ -260,15 +301,19 @@ contract NodeRegistryHandler is HandlerBase {
         ++calls["release"];
     }
 
-    /// @notice The market takes the compensation held for a failed node.
-    function claimCompensation(uint256 nodeSeed) external synced {
+    /// @notice The market releases units of a failed node and takes their compensation.
+    function claimCompensation(uint256 nodeSeed, uint256 units) external synced {
         (uint256 nodeId,) = _node(nodeSeed);
         if (nodeId == 0) return;
-        uint256 amount = registry.claimCompensation(nodeId, compensationSink);
-        if (amount != ghostCompensation[nodeId]) ++ghostPayoutMismatches;
-        ghostCompensation[nodeId] = 0;
-        ghostTotalCompensation -= amount;
-        ghostVerOut += amount;
+        units = bound(units, 0, ghostReserved[nodeId]);
+        uint256 before = ver.balanceOf(compensationSink);
+        uint256 amount = registry.claimCompensation(nodeId, units, compensationSink);
+        uint256 want = units * ghostPerUnit[nodeId];
+        if (amount != want || ver.balanceOf(compensationSink) - before != want) ++ghostPayoutMismatches;
+        ghostReserved[nodeId] -= units;
+        ghostCompensation[nodeId] -= want;
+        ghostTotalCompensation -= want;
+        ghostVerOut += want;
         ++calls["claimCompensation"];
     }
 
@@ -279,26 +324,41 @@ contract NodeRegistryHandler is HandlerBase {
         address donor = _actor(actorSeed);
         amount = bound(amount, 1, 1_000e18);
         ver.mint(donor, amount);
+        ghostMinted += amount;
         vm.prank(donor);
         ver.transfer(address(registry), amount);
         ghostDonated += amount;
         ++calls["donate"];
     }
 
-    /// @notice Governance changes timeout, unbonding, slash and bounty shares.
-    function setParameters(uint256 timeout, uint256 unbonding, uint256 slashBps, uint256 bountyBps)
+    /// @notice Governance changes the parameters, within the on-chain bounds. A failure already
+    ///         reported keeps the terms it was reported under.
+    function setParameters(uint256 timeout, uint256 unbonding, uint256 slashBps, uint256 bountyBps, uint256 grace)
         external
         synced
     {
+        uint16 bounty = uint16(bound(bountyBps, 0, 5_000));
         INodeRegistry.Parameters memory params = INodeRegistry.Parameters({
             heartbeatTimeout: uint32(bound(timeout, 60, 1 hours)),
-            unbondingPeriod: uint32(bound(unbonding, 0, 1 days)),
-            slashBps: uint16(bound(slashBps, 0, MAX_BPS)),
-            reporterBountyBps: uint16(bound(bountyBps, 0, MAX_BPS))
+            unbondingPeriod: uint32(bound(unbonding, 1 hours, 1 days)),
+            slashBps: uint16(bound(slashBps, 100, 5_000)),
+            reporterBountyBps: bounty,
+            failureGrace: uint32(bound(grace, 60, 30 minutes)),
+            burnBps: uint16(bound(slashBps >> 16, 2_500, MAX_BPS - bounty))
         });
+        vm.prank(governor);
         registry.setParameters(params);
         _params = params;
         ++calls["setParameters"];
+    }
+
+    /// @notice The pauser toggles the pause: registrations stop, nothing else does.
+    function togglePause() external synced {
+        vm.prank(governor);
+        if (ghostPaused) registry.unpause();
+        else registry.pause();
+        ghostPaused = !ghostPaused;
+        ++calls["togglePause"];
     }
 
     // ---------------------------------------------------------------- views for the suite
