@@ -28,6 +28,7 @@ from oracle.commands._output import (
 )
 from oracle.commands._session import Session
 from oracle.commands._spend import pay_and_send, sign_permit
+from oracle.commands._views import has_function
 from oracle.explain import NODE_STATUS
 from oracle.explain import duration as show_duration
 
@@ -178,6 +179,13 @@ def status(node_id: int | None, as_json: bool, opts: WalletOptions) -> None:
         )
     }
     rows = [_node_json(session, i, n, limits) for i, n in zip(ids, nodes, strict=True)]
+    if has_function(session.contracts.registry, "suspicionOf"):  # the two-step failure registry
+        suspicions = session.views([registry.suspicionOf(i) for i in ids])
+        for row, suspicion in zip(rows, suspicions, strict=True):
+            open_ = int(suspicion["suspectedAt"]) != 0
+            row["suspected_by"] = suspicion["reporter"] if open_ else None
+            row["suspected_at"] = int(suspicion["suspectedAt"]) if open_ else None
+            row["failable_at"] = int(suspicion["failableAt"]) if open_ else None
     if as_json:
         doc: dict[str, Any] = {
             "schema": "verai.node.status/1",
@@ -248,6 +256,14 @@ def _render_one(n: dict[str, Any], now: int, block: int) -> str:
     ]
     if n["unbonding_ends_at"]:
         pairs.append(("unbonding", f"ends {show_time(n['unbonding_ends_at'], now)}"))
+    if n.get("suspected_at"):
+        pairs.append(
+            (
+                "suspected",
+                f"reported by {n['suspected_by']} {show_age(n['suspected_at'], now)}: it fails at "
+                f"a second report from {show_time(n['failable_at'], now)} unless it heartbeats",
+            )
+        )
     head = f"node {n['node_id']}  {n['class']}  {n['status']}  (block {block:,})"
     return head + "\n" + fields(pairs)
 

@@ -393,6 +393,11 @@ def test_a_failed_node_compensates_the_developer(cli: Cli, net: Localnet, world:
         net.send(registry.reportFailure(node), reporter)
         if registry.getNode(node).call()[2] == 3:
             break
+        # a suspicion: the owner's status view says who reported it and from when it can fail
+        (suspected,) = cli.json("node", "status", str(node))["nodes"]
+        assert suspected["status"] == "Active" and suspected["suspected_by"] == reporter.address
+        assert suspected["failable_at"] > suspected["suspected_at"] > 0
+        assert "unless it heartbeats" in cli.ok("node", "status", str(node)).stdout
         grace = dict(zip(_parameter_names(net), registry.parameters().call(), strict=True))
         net.mine(seconds=int(grace.get("failureGrace", 0)) + 1)
     assert registry.getNode(node).call()[2] == 3  # Failed
