@@ -107,6 +107,12 @@ def timestamp(value: int, now: int | None = None) -> str:
     return f"{text} (now)"
 
 
+def joules(value: int) -> str:
+    """ "1,234 J", with kWh beside it from 1 kWh (3.6 MJ) on."""
+    text = f"{int(value):,} J"
+    return text if value < 3_600_000 else f"{text} ({int(value) / 3_600_000:,.3f} kWh)"
+
+
 def short_hex(raw: bytes, keep: int = 8) -> str:
     text = raw.hex()
     if len(raw) <= keep * 2:
@@ -191,6 +197,7 @@ KINDS: Final[dict[str, Kind]] = {
     "time": Kind(lambda v, c, a: timestamp(int(v), c.now), ("uint",)),
     "block": Kind(lambda v, c, a: f"block {int(v)}", ("uint",)),
     "bps": Kind(lambda v, c, a: f"{int(v) / 100:g} %", ("uint",)),
+    "joules": Kind(lambda v, c, a: joules(int(v)), ("uint",)),
     "class": Kind(lambda v, c, a: class_name(bytes(v), c.class_names), ("bytes32",)),
     "node_status": Kind(_status(NODE_STATUS), ("uint8",)),
     "task_status": Kind(_status(TASK_STATUS), ("uint8",)),
@@ -258,6 +265,14 @@ TEMPLATES: Final[dict[str, str]] = {
         "{maximum:param_value}"
     ),
     "NodeRegistryTooManyClasses": "the class table is full ({maximum:int} classes)",
+    "NodeRegistryEnergyCounterBackwards": (
+        "node {nodeId:id}, energy counter {counterJ:joules} is below the previous "
+        "{previousJ:joules} (send 0 once to start a new baseline)"
+    ),
+    "NodeRegistryEnergyCounterOutOfRange": "energy {value:joules}, maximum {maximum:joules}",
+    "NodeRegistryRenewableShareOutOfRange": (
+        "renewable share {shareBps:bps}, maximum {maximum:bps}"
+    ),
     # ---------------------------------------------------------------- TaskMarket
     "TaskMarketInvalidUnits": "{units:int} units (must be 1 to 16777215)",
     "TaskMarketInvalidPrice": "max price {maxPricePerUnitHour:price} (must be above 0)",

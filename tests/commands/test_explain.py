@@ -145,6 +145,17 @@ def test_roles_addresses_and_times_are_named_from_the_context() -> None:
     assert "class 0x" in explain(decode_revert(unknown_class), NAMES)
 
 
+def test_energy_counters_read_in_joules_and_kwh() -> None:
+    revert = DecodedRevert(
+        "NodeRegistryEnergyCounterBackwards",
+        (("nodeId", 2), ("counterJ", 1_000), ("previousJ", 7_200_000)),
+    )
+    assert explain(revert) == (
+        "NodeRegistryEnergyCounterBackwards: node 2, energy counter 1,000 J is below the "
+        "previous 7,200,000 J (2.000 kWh) (send 0 once to start a new baseline)"
+    )
+
+
 def test_reverts_that_are_no_custom_error_read_too() -> None:
     message = bytes.fromhex("08c379a0") + encode(["string"], ["no"])
     assert explain(decode_revert(message)) == "Error: reverted with the message 'no'"
