@@ -30,62 +30,71 @@ WATT_LIMIT = {GPU: 400, RTX: 450, CPU: 0}
 class _Views:
     """The contracts' views through web3 at one block, in the mirror's shapes."""
 
+    NODE = (
+        "owner",
+        "resource_class",
+        "status",
+        "capacity",
+        "reserved",
+        "price",
+        "stake",
+        "last_heartbeat_at",
+        "load_bps",
+        "watts",
+        "unbonding_ends_at",
+    )
+    TASK = (
+        "developer",
+        "resource_class",
+        "max_price",
+        "escrow",
+        "expires_at",
+        "pending",
+        "running",
+        "seed",
+        "status",
+    )
+    ASSIGNMENT = (
+        "task_id",
+        "node_id",
+        "node_owner",
+        "units",
+        "price",
+        "start_at",
+        "last_checkpoint_at",
+        "step",
+        "codec",
+        "resumes_from",
+        "status",
+    )
+
     def __init__(self, net: Localnet, block: int) -> None:
         self.c = net.contracts
         self.at = {"block_identifier": block}
 
     def node(self, node_id: int) -> dict[str, Any]:
-        v = self.c.registry.functions.getNode(node_id).call(**self.at)
-        keys = (
-            "owner",
-            "resource_class",
-            "status",
-            "capacity",
-            "reserved",
-            "price",
-            "stake",
-            "last_heartbeat_at",
-            "load_bps",
-            "watts",
-            "unbonding_ends_at",
-        )
-        out = dict(zip(keys, v, strict=True))
-        out["compensation_held"] = self.c.registry.functions.compensationHeld(node_id).call(
-            **self.at
-        )
+        f = self.c.registry.functions
+        out = dict(zip(self.NODE, f.getNode(node_id).call(**self.at), strict=True))
+        out["compensation_held"] = f.compensationHeld(node_id).call(**self.at)
+        out["compensation_per_unit"] = f.compensationPerUnit(node_id).call(**self.at)
+        reporter, suspected_at, failable_at = f.suspicionOf(node_id).call(**self.at)
+        out["suspected_by"] = "" if int(reporter, 16) == 0 else reporter
+        out["suspected_at"], out["failable_at"] = suspected_at, failable_at
         return out
 
     def task(self, task_id: int) -> dict[str, Any]:
-        v = self.c.market.functions.getTask(task_id).call(**self.at)
-        keys = (
-            "developer",
-            "resource_class",
-            "max_price",
-            "escrow",
-            "expires_at",
-            "pending",
-            "running",
-            "seed",
-            "status",
-        )
-        return dict(zip(keys, v, strict=True))
+        f = self.c.market.functions
+        out = dict(zip(self.TASK, f.getTask(task_id).call(**self.at), strict=True))
+        out["checkpoints_close_at"] = f.checkpointDeadline(task_id).call(**self.at)
+        return out
 
     def assignment(self, assignment_id: int) -> dict[str, Any]:
-        v = self.c.market.functions.getAssignment(assignment_id).call(**self.at)
-        keys = (
-            "task_id",
-            "node_id",
-            "node_owner",
-            "units",
-            "price",
-            "start_at",
-            "last_checkpoint_at",
-            "step",
-            "codec",
-            "resumes_from",
-            "status",
+        f = self.c.market.functions
+        out = dict(
+            zip(self.ASSIGNMENT, f.getAssignment(assignment_id).call(**self.at), strict=True)
         )
-        return dict(zip(keys, v, strict=True))
+        out["draws"] = f.drawsOf(assignment_id).call(**self.at)
+        return out
 
 
 def compare_at(net: Localnet, mirror: Mirror, block: int) -> int:
@@ -120,6 +129,7 @@ def compare_at(net: Localnet, mirror: Mirror, block: int) -> int:
             assert getattr(mine_a, key) == value, f"assignment {assignment_id}.{key} at {block}"
         checked += 1
     assert mirror.totals_at(block) == tuple(c.market.functions.totals().call(**at))
+    assert mirror.paused_at(block) == c.registry.functions.paused().call(**at)
     assert mirror.latest_round_at(block) == tuple(c.verifier.functions.latestRound().call(**at))
     config = mirror.config_at(block)
     assert config is not None
@@ -235,7 +245,10 @@ class RandomHistory:
         """Every live node heartbeats (so that time can pass without everyone failing)."""
         any_sent = False
         for node_id, node in self._nodes():
-            if node[2] in (1, 2, 4) and self.rng.random() < 0.8:
+            # a suspected node answers with a heartbeat only sometimes, so some do fail
+            suspected = self.c.registry.functions.suspicionOf(node_id).call()[2] != 0
+            answer = (0.15 if node[4] else 0.3) if suspected else 0.8
+            if node[2] in (1, 2, 4) and self.rng.random() < answer:
                 call = self.c.registry.functions.heartbeat(node_id, 5_000, 100)
                 any_sent |= self._try("heartbeat", call, self._owner_of(node[0]))
         return any_sent
@@ -277,14 +290,35 @@ class RandomHistory:
         nodes = [i for i, n in self._nodes() if n[2] in (1, 2, 4) and n[7] + timeout < now]
         if not nodes:
             return False
-        call = self.c.registry.functions.reportFailure(self.rng.choice(nodes))
-        return self._try("reportFailure", call, self.rng.choice(self.developers))
+        # the first report raises a suspicion; one after the failure grace fails the node
+        failable = [
+            i for i in nodes if 0 < self.c.registry.functions.suspicionOf(i).call()[2] <= now
+        ]
+        node_id = self.rng.choice(failable or nodes)
+        suspected = self.c.registry.functions.suspicionOf(node_id).call()[2] != 0
+        call = self.c.registry.functions.reportFailure(node_id)
+        return self._try(
+            "reportFailure" if suspected else "suspect", call, self.rng.choice(self.developers)
+        )
+
+    def pause(self) -> bool:
+        """The emergency pause, now and then, and lifted at the next chance."""
+        f = self.c.registry.functions
+        if f.paused().call():
+            return self._try("unpause", f.unpause(), self.net.deployer)
+        if self.rng.random() < 0.3:
+            return self._try("pause", f.pause(), self.net.deployer)
+        return False
 
     def settle_failure(self) -> bool:
         for node_id, node in self._nodes():
             if node[2] == 3 and node[4] > 0:
                 running = [i for i, a in self._assignments() if a[1] == node_id and a[10] == 1]
-                call = self.c.market.functions.settleNodeFailure(node_id, running)
+                # a page: any part of the running work, in any order
+                page = (
+                    self.rng.sample(running, self.rng.randint(1, len(running))) if running else []
+                )
+                call = self.c.market.functions.settleNodeFailure(node_id, page)
                 return self._try("settleNodeFailure", call, self.rng.choice(self.developers))
         return False
 
@@ -376,6 +410,7 @@ class RandomHistory:
             task_id=a[0],
             task_seed=int(task[7]).to_bytes(32, "big"),
             assignment_id=assignment_id,
+            draw=self.c.market.functions.drawsOf(assignment_id).call(),
             candidates=candidates,
         )
         self.net.mine()
@@ -433,6 +468,7 @@ class RandomHistory:
         self.all_alive()
         if self.rng.random() < 0.6:
             self.report_failure()
+            self.report_failure()
         return True
 
     def run(self, steps: int) -> None:
@@ -451,6 +487,7 @@ class RandomHistory:
             (self.work, 6),
             (self.payout, 1),
             (self.time_passes, 3),
+            (self.pause, 1),
         )
         functions = [a for a, _ in actions]
         weights = [w for _, w in actions]

@@ -45,6 +45,7 @@ NODES = VersionedTable(
         "compensation_held",
         "metadata_uri",
         "registered_at",
+        "compensation_per_unit",
     ),
 )
 TELEMETRY = VersionedTable("telemetry_v", "node_id", ("last_heartbeat_at", "load_bps", "watts"))
@@ -64,6 +65,7 @@ TASKS = VersionedTable(
         "spec_uri",
         "submitted_at",
         "cancelled",
+        "checkpoints_close_at",
     ),
 )
 ASSIGNMENTS = VersionedTable(
@@ -82,9 +84,13 @@ ASSIGNMENTS = VersionedTable(
         "resumes_from",
         "status",
         "cid",
+        "draws",
     ),
 )
 VALUES = VersionedTable("values_v", "name", ("value",), key_type="TEXT")
+# Two-step failures (a suspicion, then the failure after a grace) and compensation fixed per
+# reserved unit at the failure; draws of reassignments; the completion window after a cancel.
+SUSPICIONS = VersionedTable("suspicions_v", "node_id", ("reporter", "suspected_at", "failable_at"))
 
 _INTEGER = "INTEGER NOT NULL"
 SCHEMA = [
@@ -109,6 +115,7 @@ SCHEMA = [
                     "units": _INTEGER,
                     "submitted_at": _INTEGER,
                     "cancelled": _INTEGER,
+                    "checkpoints_close_at": _INTEGER,
                     "resource_class": "BLOB NOT NULL",
                 }
             ),
@@ -125,11 +132,13 @@ SCHEMA = [
                         "codec",
                         "resumes_from",
                         "status",
+                        "draws",
                     )
                 }
                 | {"cid": "BLOB"}
             ),
             VALUES.schema({}),
+            SUSPICIONS.schema({"suspected_at": _INTEGER, "failable_at": _INTEGER}),
             "CREATE INDEX assignments_by_node ON assignments_v(node_id, status)",
             "CREATE INDEX assignments_by_task ON assignments_v(task_id)",
             "CREATE TABLE heartbeats (node_id INTEGER NOT NULL, block_number INTEGER NOT NULL, "
@@ -139,7 +148,7 @@ SCHEMA = [
         ]
     )
 ]
-VERSIONED = (NODES, TELEMETRY, TASKS, ASSIGNMENTS, VALUES)
+VERSIONED = (NODES, TELEMETRY, TASKS, ASSIGNMENTS, VALUES, SUSPICIONS)
 
 
 # ------------------------------------------------------------------------------- read models
@@ -161,6 +170,10 @@ class NodeState:
     unbonding_ends_at: int
     compensation_held: int
     metadata_uri: str
+    compensation_per_unit: int = 0
+    suspected_by: str = ""  # suspicionOf: reporter, suspectedAt, failableAt (zeros: none)
+    suspected_at: int = 0
+    failable_at: int = 0
 
     @property
     def free_units(self) -> int:
@@ -189,6 +202,7 @@ class TaskState:
     spec_uri: str
     submitted_at: int
     cancelled: bool
+    checkpoints_close_at: int = 0  # TaskMarket.checkpointDeadline
 
     @property
     def status_name(self) -> str:
@@ -212,6 +226,7 @@ class AssignmentState:
     resumes_from: int
     status: int
     cid: bytes | None
+    draws: int = 0  # TaskMarket.drawsOf
 
     @property
     def status_name(self) -> str:
@@ -225,6 +240,16 @@ def task_status(pending: int, running: int, expires_at: int, timestamp: int) -> 
     if timestamp >= expires_at:
         return 3  # Ended
     return 1  # Open
+
+
+def _suspicion(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None or not row["reporter"]:
+        return {}
+    return {
+        "suspected_by": row["reporter"],
+        "suspected_at": row["suspected_at"],
+        "failable_at": row["failable_at"],
+    }
 
 
 # ------------------------------------------------------------------------------------ mirror
@@ -269,12 +294,17 @@ class Mirror:
             ("NodeRegistry", "CapacityReleased"): self._node_field("reserved", "reserved", int),
             ("NodeRegistry", "ClassConfigured"): self._class_configured,
             ("NodeRegistry", "ParametersSet"): self._parameters_set,
+            ("NodeRegistry", "NodeSuspected"): self._node_suspected,
+            ("NodeRegistry", "Paused"): self._paused(True),
+            ("NodeRegistry", "Unpaused"): self._paused(False),
             ("TaskMarket", "TaskSubmitted"): self._task_submitted,
             ("TaskMarket", "TaskToppedUp"): self._task_topped_up,
             ("TaskMarket", "TaskCancelled"): self._task_cancelled,
             ("TaskMarket", "TaskRefunded"): self._task_refunded,
             ("TaskMarket", "AssignmentCreated"): self._assignment_created,
             ("TaskMarket", "AssignmentClosed"): self._assignment_closed,
+            ("TaskMarket", "AssignmentReassigned"): self._assignment_reassigned,
+            ("TaskMarket", "ReassignmentDrawn"): self._reassignment_drawn,
             ("TaskMarket", "CompensationCredited"): self._compensation_credited,
             ("TaskMarket", "NodeFailureSettled"): self._failure_settled,
             ("TaskMarket", "EarningsWithdrawn"): self._earnings_withdrawn,
@@ -326,6 +356,7 @@ class Mirror:
                 "compensation_held": "0",
                 "metadata_uri": a["metadataURI"],
                 "registered_at": ts,
+                "compensation_per_unit": "0",
             },
         )
         TELEMETRY.put(
@@ -341,6 +372,7 @@ class Mirror:
             "INSERT OR IGNORE INTO heartbeats VALUES (?,?,?,?,?,?)",
             (node, e.block_number, e.log_index, ts, load, watts),
         )
+        self._void_suspicion(conn, node, e.block_number)
 
     def _node_status(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         NODES.update(conn, e.args["nodeId"], e.block_number, status=e.args["to"])
@@ -367,11 +399,43 @@ class Mirror:
             e.block_number,
             stake=str(int(node["stake"]) - e.args["slashed"]),
             compensation_held=str(int(node["compensation_held"]) + e.args["compensationHeld"]),
+            compensation_per_unit=str(e.args.get("compensationPerUnit", 0)),
             unbonding_ends_at=ts + int(params.get("unbondingPeriod", 0)),
         )
+        self._void_suspicion(conn, e.args["nodeId"], e.block_number)
+
+    def _node_suspected(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
+        SUSPICIONS.put(
+            conn,
+            e.args["nodeId"],
+            e.block_number,
+            {
+                "reporter": e.args["reporter"],
+                "suspected_at": ts,
+                "failable_at": e.args["failableAt"],
+            },
+        )
+
+    def _void_suspicion(self, conn: sqlite3.Connection, node_id: int, block: int) -> None:
+        """A heartbeat (or the failure itself) ends a suspicion: suspicionOf reads zeros."""
+        current = SUSPICIONS.current(conn, node_id)
+        if current is not None and current["reporter"]:
+            SUSPICIONS.put(
+                conn, node_id, block, {"reporter": "", "suspected_at": 0, "failable_at": 0}
+            )
+
+    def _paused(self, value: bool) -> Callable[[sqlite3.Connection, ChainEvent, int], None]:
+        def handler(conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
+            self._set_value(conn, "registry.paused", e.block_number, value)
+
+        return handler
 
     def _compensation_claimed(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
-        NODES.update(conn, e.args["nodeId"], e.block_number, compensation_held="0")
+        # compensation is claimed in pages (the units of the settled assignments)
+        node = NODES.current(conn, e.args["nodeId"])
+        assert node is not None
+        held = int(node["compensation_held"]) - e.args["amount"]
+        NODES.update(conn, e.args["nodeId"], e.block_number, compensation_held=str(held))
 
     def _class_configured(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         classes = self._value(conn, "registry.classes") or {}
@@ -402,6 +466,7 @@ class Mirror:
                 "spec_uri": a["specURI"],
                 "submitted_at": ts,
                 "cancelled": 0,
+                "checkpoints_close_at": a["expiresAt"],
             },
         )
         self._add_total(conn, e.block_number, "escrow", a["escrow"])
@@ -409,12 +474,25 @@ class Mirror:
     def _task_topped_up(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         a = e.args
         TASKS.update(
-            conn, a["taskId"], e.block_number, escrow=str(a["escrow"]), expires_at=a["expiresAt"]
+            conn,
+            a["taskId"],
+            e.block_number,
+            escrow=str(a["escrow"]),
+            expires_at=a["expiresAt"],
+            checkpoints_close_at=a["expiresAt"],
         )
         self._add_total(conn, e.block_number, "escrow", a["amount"])
 
     def _task_cancelled(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
-        TASKS.update(conn, e.args["taskId"], e.block_number, expires_at=ts, cancelled=1)
+        # the task ends now; checkpoints stay open through the completion window
+        TASKS.update(
+            conn,
+            e.args["taskId"],
+            e.block_number,
+            expires_at=ts,
+            cancelled=1,
+            checkpoints_close_at=e.args.get("checkpointsCloseAt", ts),
+        )
 
     def _task_refunded(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         TASKS.update(conn, e.args["taskId"], e.block_number, escrow="0")
@@ -456,6 +534,7 @@ class Mirror:
                 "resumes_from": a["resumesFrom"],
                 "status": RUNNING,
                 "cid": None,
+                "draws": 0,
             },
         )
 
@@ -488,6 +567,13 @@ class Mirror:
             self._add_account(
                 conn, e.block_number, "earnings", assignment["node_owner"], a["earned"]
             )
+
+    def _assignment_reassigned(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
+        # AssignmentCreated of the same transaction already moved the units; this says it
+        ASSIGNMENTS.update(conn, e.args["failedAssignmentId"], e.block_number, status=REASSIGNED)
+
+    def _reassignment_drawn(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
+        ASSIGNMENTS.update(conn, e.args["assignmentId"], e.block_number, draws=e.args["draw"] + 1)
 
     def _compensation_credited(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         self._add_account(
@@ -565,6 +651,7 @@ class Mirror:
     ) -> list[NodeState]:
         conn = self.db.connection
         telemetry = {row["node_id"]: row for row in TELEMETRY.at(conn, block)}
+        suspicions = {row["node_id"]: row for row in SUSPICIONS.at(conn, block)}
         nodes = []
         for row in NODES.at(conn, block, where, params):
             t = telemetry.get(
@@ -587,6 +674,8 @@ class Mirror:
                     unbonding_ends_at=row["unbonding_ends_at"],
                     compensation_held=int(row["compensation_held"]),
                     metadata_uri=row["metadata_uri"],
+                    compensation_per_unit=int(row["compensation_per_unit"]),
+                    **_suspicion(suspicions.get(row["node_id"])),
                 )
             )
         return nodes
@@ -619,6 +708,7 @@ class Mirror:
                     spec_uri=row["spec_uri"],
                     submitted_at=row["submitted_at"],
                     cancelled=bool(row["cancelled"]),
+                    checkpoints_close_at=row["checkpoints_close_at"],
                 )
             )
         return tasks
@@ -649,6 +739,7 @@ class Mirror:
                 resumes_from=row["resumes_from"],
                 status=row["status"],
                 cid=None if row["cid"] is None else bytes(row["cid"]),
+                draws=row["draws"],
             )
             for row in ASSIGNMENTS.at(self.db.connection, block, where, params)
         ]
@@ -690,6 +781,10 @@ class Mirror:
 
     def classes_at(self, block: int) -> dict[str, dict[str, Any]]:
         return dict(self.value_at("registry.classes", block) or {})
+
+    def paused_at(self, block: int) -> bool:
+        """NodeRegistry.paused(): registrations, tasks and allocations stopped."""
+        return bool(self.value_at("registry.paused", block))
 
     def block_timestamp(self, number: int) -> int | None:
         row = self.db.execute("SELECT timestamp FROM blocks WHERE number = ?", (number,)).fetchone()

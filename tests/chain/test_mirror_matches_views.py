@@ -55,6 +55,7 @@ def test_random_histories_cover_every_kind_of_state_change(localnet: Localnet) -
         "updateCapacity",
         "addStake",
         "requestExit",
+        "suspect",
         "reportFailure",
         "settleNodeFailure",
         "submitTask",
@@ -68,6 +69,7 @@ def test_random_histories_cover_every_kind_of_state_change(localnet: Localnet) -
         "complete",
         "settle",
         "payout",
+        "pause",
     }
     assert expected <= set(taken), sorted(expected - set(taken))
     # the history exercised the paths the mirror has to follow (the chain's clock is the
