@@ -5,6 +5,7 @@ re-solve the round). Pure: no chain or I/O imports; `reader.py` builds it from t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
 from typing import Any
@@ -17,26 +18,64 @@ BPS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class GasTable:
-    """Fixed gas figures used to cut a round into reports under the gas cap. Never
-    eth_estimateGas: every member must cut the same way, whatever its node says. The figures are
-    ceilings measured by bench/oracle.py on the compiled contracts (see the README)."""
+    """Upper bounds of the gas a report uses, per part, used to cut a round into reports under
+    the gas cap. Never eth_estimateGas: every member must cut the same way, whatever its node
+    says, and the cut is part of the signed result.
 
-    base: int = 120_000
-    """transmit with no entries: intrinsic gas, calldata, config load, round update, event."""
-    per_signature: int = 8_000
-    allocation: int = 160_000
-    move: int = 190_000
-    reassignment: int = 420_000
-    """VRF verification (hash to curve, ecrecover checks) + the reassignment itself."""
+    MEASURED: receipt gas on Anvil of the service's own reports of 1, 10 and 50 allocations,
+    moves and reassignments (the reassignments with 1, 8 and 32 candidates), every entry in its
+    worst case (a task, node and candidates no other entry of the transaction touched), by
+    bench/oracle.py "gas per report entry" (tests/service/_report_gas.py; table in the README
+    "Oracle service" section). Each figure is the worst measured marginal cost (the base: the
+    worst per-report intercept, plus the first report's write of the round slot from zero) +
+    10 %, rounded up. Measured per entry: allocation 73,240, move 92,733, reassignment 134,508 +
+    4,914 per candidate + 1,612 per extra VRF try (bench/vrf.py's 1,100 + a calldata word);
+    base 96,562 + 5,097 per signature. tests/service/test_report_gas.py checks on a real chain
+    that reports cut to a gas cap fit it and never use more than these bounds say."""
 
-    def report_gas(self, signatures: int, allocations: int, moves: int, reassignments: int) -> int:
+    base: int = 107_000
+    """transmit with no entries: intrinsic gas, calldata, config load, round update, event,
+    and the first entry's cold accesses of the market and the registry."""
+    per_signature: int = 5_700
+    """calldata (64 bytes), ecrecover and the member walk of one signature."""
+    allocation: int = 81_000
+    move: int = 103_000
+    reassignment: int = 148_000
+    """one reassignment without candidates or extra hash-to-curve tries: the draw, the VRF
+    verification at the first try, the pick and the new assignment."""
+    per_candidate: int = 5_500
+    """one candidate of a reassignment: calldata, hashing, its free units read on-chain."""
+    per_try: int = 1_800
+    """one extra hash-to-curve try of the VRF proof: a witness word and its check."""
+
+    def reassignment_gas(self, candidates: int, tries: int) -> int:
+        """A reassignment entry with `candidates` candidates whose VRF proof needed `tries`
+        rejected hash-to-curve tries (its helpers carry one witness each)."""
+        return self.reassignment + self.per_candidate * candidates + self.per_try * tries
+
+    def report_gas(
+        self,
+        signatures: int,
+        allocations: int,
+        moves: int,
+        reassignments: Sequence[tuple[int, int]] = (),
+    ) -> int:
+        """A report with that many signatures, allocations and moves, and reassignments given
+        as (candidates, tries) each."""
         return (
             self.base
             + self.per_signature * signatures
             + self.allocation * allocations
             + self.move * moves
-            + self.reassignment * reassignments
+            + sum(self.reassignment_gas(c, t) for c, t in reassignments)
         )
+
+
+MAX_CANDIDATES = 32
+"""Candidates of one reassignment at most: its gas grows with each (see GasTable)."""
+MAX_REASSIGNMENTS_PER_REPORT = 50
+"""The largest report of reassignments measured: past it the transaction's memory (quadratic
+in size) would grow beyond what the GasTable bounds were measured on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +87,7 @@ class Parameters:
     gas_cap: int
     threshold: int
     gas: GasTable = field(default_factory=GasTable)
+    max_candidates: int = MAX_CANDIDATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +161,9 @@ class RoundInputs:
     tasks: tuple[TaskRow, ...] = ()
     running: tuple[AssignmentRow, ...] = ()
     failed: tuple[FailedRow, ...] = ()
+    heartbeat_timeout: int = 0
+    """NodeRegistry's heartbeat timeout at the snapshot: a node whose last heartbeat is older
+    gets no new work (it is about to be reported failed); 0 = no such rule."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON value of the inputs: `_jsonable(dataclasses.asdict(self))`, built column-wise
@@ -155,6 +198,7 @@ class RoundInputs:
             tasks=tuple(TaskRow(**_ints(t, "resource_class")) for t in raw["tasks"]),
             running=tuple(AssignmentRow(**_ints(a)) for a in raw["running"]),
             failed=tuple(FailedRow(**_ints(f)) for f in raw["failed"]),
+            heartbeat_timeout=int(raw.get("heartbeat_timeout", 0)),
         )
 
 

@@ -2,12 +2,20 @@
 `TaskMarket.settleNodeFailure` for Failed nodes that still hold running assignments, so failed
 work reaches the next round's VRF reassignment with no human action.
 
+Failure takes two steps on the registry: a first report once the heartbeat timeout has passed
+raises a suspicion (NodeSuspected, failable at `failableAt`), a report from `failableAt` on,
+with no heartbeat since, fails the node. The duties follow: "suspect:<node>" from the timeout,
+"fail:<node>" from the suspicion's `failableAt` (a registry without suspicions fails the node at
+the first report, and the second duty never opens). "settle:<node>" pages through the running
+assignments of a Failed node, `MAX_SETTLE_PAGE` ids per call (the market passes over ids no
+longer running, so pages sent by several members never block each other).
+
 Who acts: the round's transmission order (the round's transmitter first); position k acts only
-when the duty is still open `k * keeper_delay` seconds after it became due, so in the normal case
-one member pays the gas and the others step in when it is down. Every call is simulated first
-(a revert, e.g. a heartbeat that came in meanwhile or a failure grace period still running, is
-logged and retried later, never sent). The registry's two-step failure (a suspicion, then the
-failure after the grace) needs no special case: the same duty simply succeeds twice.
+when the duty is still open `k * keeper_delay` seconds after this member first saw it due (its
+own clock, so members that see the duty at the same time act one after the other, even when
+the duty is long overdue on the chain's clock), so in the normal case one member pays the gas
+and the others step in when it is down. Every call is simulated first (a revert, e.g. a
+heartbeat that came in meanwhile, is logged and retried later, never sent).
 """
 
 from __future__ import annotations
@@ -21,20 +29,42 @@ from typing import Any
 from oracle.chain.calls import calldata
 from oracle.chain.contracts import Contracts
 from oracle.chain.errors import ChainError, TransactionReverted
-from oracle.chain.mirror import ACTIVE, EXITING, FAILED, RUNNING, THROTTLED, Mirror
+from oracle.chain.mirror import ACTIVE, EXITING, FAILED, RUNNING, THROTTLED, Mirror, NodeState
 from oracle.chain.tx import TxSender
 from oracle.service.metrics import Metrics
 from oracle.service.pacemaker import position
 
 log = logging.getLogger("oracle.service.keeper")
-MAX_SETTLE_PAGE = 100
+MAX_SETTLE_PAGE = 100  # about 17k gas per assignment: 1.7M gas a page
 
 
 @dataclass(frozen=True)
 class Duty:
-    name: str  # "fail:<node>" or "settle:<node>"
+    name: str  # "suspect:<node>", "fail:<node>" or "settle:<node>"
     due_at: float  # chain time (seconds) from when it may be done
     call: Any  # the web3 contract call
+
+    @property
+    def kind(self) -> str:
+        return self.name.split(":")[0]
+
+
+def failable_at(mirror: Mirror, node: NodeState, block: int) -> int:
+    """When the node's open suspicion lets it fail (0: no open suspicion): the mirror's
+    suspicionOf, or, on a mirror that does not follow NodeSuspected yet, the latest
+    NodeSuspected of the node after its latest heartbeat in the ingested logs."""
+    if hasattr(node, "failable_at"):
+        return int(node.failable_at)
+    row = mirror.db.execute(
+        "SELECT json_extract(s.args, '$.failableAt') FROM logs s WHERE s.contract = "
+        "'NodeRegistry' AND s.event = 'NodeSuspected' AND json_extract(s.args, '$.nodeId') = ? "
+        "AND s.block_number <= ? AND NOT EXISTS (SELECT 1 FROM heartbeats h WHERE h.node_id = ? "
+        "AND h.block_number <= ? AND (h.block_number > s.block_number OR (h.block_number = "
+        "s.block_number AND h.log_index > s.log_index))) ORDER BY s.block_number DESC, "
+        "s.log_index DESC LIMIT 1",
+        (node.id, block, node.id, block),
+    ).fetchone()
+    return 0 if row is None or row[0] is None else int(row[0])
 
 
 def duties(mirror: Mirror, contracts: Contracts, block: int, now: int) -> list[Duty]:
@@ -45,24 +75,21 @@ def duties(mirror: Mirror, contracts: Contracts, block: int, now: int) -> list[D
     running: dict[int, list[int]] = {}
     for a in mirror.assignments_at(block, "status = ?", (RUNNING,)):
         running.setdefault(a.node_id, []).append(a.id)
+    registry, market = contracts.registry.functions, contracts.market.functions
     for node in mirror.nodes_at(block):
-        if node.status in (ACTIVE, THROTTLED) or (node.status == EXITING and node.reserved > 0):
-            due = node.last_heartbeat_at + timeout + 1
-            if timeout and now >= due:
-                found.append(
-                    Duty(
-                        f"fail:{node.id}", due, contracts.registry.functions.reportFailure(node.id)
-                    )
-                )
+        at_risk = node.status in (ACTIVE, THROTTLED) or (
+            node.status == EXITING and node.reserved > 0
+        )
+        if at_risk and timeout and now > node.last_heartbeat_at + timeout:
+            failable = failable_at(mirror, node, block)
+            if failable:
+                found.append(Duty(f"fail:{node.id}", failable, registry.reportFailure(node.id)))
+            else:
+                due = node.last_heartbeat_at + timeout + 1
+                found.append(Duty(f"suspect:{node.id}", due, registry.reportFailure(node.id)))
         elif node.status == FAILED and running.get(node.id):
             ids = sorted(running[node.id])[:MAX_SETTLE_PAGE]
-            found.append(
-                Duty(
-                    f"settle:{node.id}",
-                    node.last_heartbeat_at + timeout,
-                    contracts.market.functions.settleNodeFailure(node.id, ids),
-                )
-            )
+            found.append(Duty(f"settle:{node.id}", 0, market.settleNodeFailure(node.id, ids)))
     return found
 
 
@@ -89,19 +116,20 @@ class Keeper:
         self._tried: dict[str, float] = {}
 
     def due(self, duty: Duty, order: list[str], chain_now: int) -> bool:
-        """Whether this member should act on `duty` now."""
+        """Whether this member should act on `duty` now (see the module docstring)."""
+        if chain_now < duty.due_at:
+            return False
         first_seen = self._seen.setdefault(duty.name, self._clock())
         k = position(order, self.me)
-        waited = max(chain_now - duty.due_at, self._clock() - first_seen)
         last = self._tried.get(duty.name)
-        return waited >= k * self.keeper_delay and (
+        return self._clock() - first_seen >= k * self.keeper_delay and (
             last is None or self._clock() - last >= self.retry_after
         )
 
     def perform(self, duty: Duty) -> str:
         """Simulates and (unless dry) sends `duty`'s call; returns the outcome label."""
         self._tried[duty.name] = self._clock()
-        kind = duty.name.split(":")[0]
+        kind = duty.kind
         if self.sender is None:
             log.info("dry run: would call %s", duty.name)
             self.metrics.keeper.labels(kind, "dry_run").inc()

@@ -168,6 +168,7 @@ class Member:
         self.tx_pool = ThreadPoolExecutor(1, thread_name_prefix="tx")
         self._transmitting: set[int] = set()
         self._keeper_busy = False
+        self._keeper_block = -1
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._cycles = 0
@@ -274,8 +275,9 @@ class Member:
             if self.machine.round is not None:
                 self.metrics.round_gauge.set(self.machine.round.number)
                 self.metrics.attempt_gauge.set(self.machine.round.attempt)
-            if not self._keeper_busy:
-                self._keeper_busy = True
+            if not self._keeper_busy and state.view.cursor != self._keeper_block:
+                self._keeper_busy = True  # once per ingested block at most
+                self._keeper_block = state.view.cursor
                 self._spawn(self._keeper_cycle(state))
         self.health.pulse(cursor=state.view.cursor, round=state.view.latest_round + 1)
 

@@ -171,6 +171,7 @@ class RoundReader:
             tasks=tasks,
             running=running,
             failed=failed,
+            heartbeat_timeout=int(self.mirror.parameters_at(block).get("heartbeatTimeout", 0)),
         )
 
     def attempt_of(self, assignment_id: int, block: int) -> int:

@@ -2,14 +2,18 @@
 
 From `RoundInputs` (chain state at the snapshot block), in this order:
 
-1. **No new work** for nodes that are not Active, and for Active nodes whose reported load
+1. **No new work** for nodes that are not Active, for Active nodes whose reported load
    (`loadBps` of their last heartbeat) is above their reserved share by more than
-   `overload_margin_bps`: they are busy with work from outside the network.
+   `overload_margin_bps` (they are busy with work from outside the network), and for Active
+   nodes silent for longer than the heartbeat timeout (about to be reported failed).
 2. **Reassignments** of Failed assignments, in id order: the candidates are the Active nodes of
    the task's class (not the failed one, none with no new work) whose price is within the task's
-   cap and whose free units hold the assignment, weighted by those free units (after the picks
-   before it, so the weights are what the chain sees when it applies them in order); the VRF
-   picks one. A failed assignment with no candidate leaves its units to the allocation.
+   cap and whose free units hold the assignment, at most `max_candidates` of them (a cyclic run
+   of consecutive ids starting where the VRF output says, see `window`), each weighted by its
+   free units as the chain will have them when the entry applies: the snapshot's, minus the
+   picks of the entries before it (the chain skips an entry whose weights differ,
+   CandidateWeightMismatch). The VRF picks one. A failed assignment with no candidate leaves its
+   units to the allocation.
 3. **Moves**: Throttled nodes shed every running assignment to the candidate node with the most
    free units (ties: lower id); then the balancer (`oracle.balancing.balance`) moves whole
    assignments of Active nodes that are outside θ of their class mean. A move is kept only if its
@@ -18,9 +22,10 @@ From `RoundInputs` (chain state at the snapshot block), in this order:
 4. **Allocation** (`oracle.allocation.allocate`) of the pending units not being reassigned, on
    the free units left by steps 2 and 3, at each node's own price.
 
-`cut` then splits the entries into reports under the gas cap with the fixed per-entry figures
-of `GasTable`: reassignments first (each report of them alone, since the VRF weights are the
-free units the chain sees), then moves, then allocations.
+`cut` then splits the entries into reports under the gas cap with the measured per-entry
+bounds of `GasTable`: reassignments first, in reports of their own (the chain applies a report's
+allocations and moves before its reassignments, and reports in round order, so a reassignment's
+weights are the free units the chain has when it applies it), then moves, then allocations.
 
 Pure: the VRF proofs come from a `prove(alpha) -> proof` callable (members prove with the
 committee's key; an auditor replays the published proofs, which `oracle.vrf` verifies).
@@ -37,6 +42,7 @@ from oracle.allocation.paths import Path
 from oracle.balancing import Assignment, LoadNode, LoadState, balance
 from oracle.reports import Candidate, MoveEntry, ReassignmentEntry
 from oracle.service.inputs import (
+    MAX_REASSIGNMENTS_PER_REPORT,
     NODE_ACTIVE,
     NODE_STATUS_NAMES,
     NODE_THROTTLED,
@@ -85,6 +91,24 @@ def overloaded(node: NodeRow, margin_bps: int) -> bool:
     return node.load_bps > node.reserved_share_bps + margin_bps
 
 
+def silent(node: NodeRow, inputs: RoundInputs) -> bool:
+    """No heartbeat within the heartbeat timeout before the snapshot: about to be reported."""
+    timeout = inputs.heartbeat_timeout
+    return timeout > 0 and inputs.timestamp - node.last_heartbeat_at > timeout
+
+
+def window(nodes: list[NodeRow], beta: bytes, size: int) -> list[NodeRow]:
+    """At most `size` of `nodes` (sorted by id): the cyclic run of consecutive ones starting at
+    index beta mod len(nodes), by id again. The VRF output decides where, so nobody can steer a
+    reassignment towards a chosen subset, and a reassignment's gas stays bounded."""
+    if len(nodes) <= size:
+        return nodes
+    start = int.from_bytes(beta, "big") % len(nodes)
+    chosen = nodes[start : start + size]
+    chosen += nodes[: size - len(chosen)]
+    return sorted(chosen, key=lambda n: n.id)
+
+
 def solve(inputs: RoundInputs, prove: Prover, *, path: Path | None = None) -> Solution:
     """The round's solution (see the module docstring)."""
     params = inputs.parameters
@@ -95,19 +119,23 @@ def solve(inputs: RoundInputs, prove: Prover, *, path: Path | None = None) -> So
         n.id
         for n in inputs.nodes
         if n.status == NODE_THROTTLED
-        or (n.status == NODE_ACTIVE and overloaded(n, params.overload_margin_bps))
+        or (
+            n.status == NODE_ACTIVE
+            and (overloaded(n, params.overload_margin_bps) or silent(n, inputs))
+        )
     }
     eligible = {n.id for n in inputs.nodes if n.status == NODE_ACTIVE and n.id not in blocked}
+    by_class: dict[str, list[NodeRow]] = {}
+    for n in sorted(inputs.nodes, key=lambda n: n.id):
+        if n.id in eligible:
+            by_class.setdefault(n.resource_class, []).append(n)
 
-    def candidates(task: TaskRow, units: int, exclude: int) -> list[Candidate]:
+    def candidates(task: TaskRow, units: int, exclude: int) -> list[NodeRow]:
+        """Eligible nodes that can take `units` of `task` now, by id."""
         return [
-            Candidate(n.id, min(free[n.id], UINT32_MAX))
-            for n in inputs.nodes
-            if n.id in eligible
-            and n.id != exclude
-            and n.resource_class == task.resource_class
-            and n.price <= task.max_price
-            and free[n.id] >= units
+            n
+            for n in by_class.get(task.resource_class, ())
+            if n.id != exclude and n.price <= task.max_price and units <= free[n.id] <= UINT32_MAX
         ]
 
     # 2. reassignments
@@ -118,8 +146,8 @@ def solve(inputs: RoundInputs, prove: Prover, *, path: Path | None = None) -> So
         task = tasks.get(failed.task)
         if task is None or task.pending < reassigned_units.get(task.id, 0) + failed.units:
             continue
-        pool = candidates(task, failed.units, failed.node)
-        if not pool:
+        room = candidates(task, failed.units, failed.node)
+        if not room:
             continue
         alpha = sortition.vrf_alpha(
             inputs.chain_id,
@@ -130,6 +158,9 @@ def solve(inputs: RoundInputs, prove: Prover, *, path: Path | None = None) -> So
         )
         proof = prove(alpha)
         checked = vrf.verifier_inputs(public_key, proof, alpha)  # raises on a bad proof
+        pool = [
+            Candidate(n.id, free[n.id]) for n in window(room, checked.beta, params.max_candidates)
+        ]
         chosen = pool[sortition.pick(checked.beta, failed.attempt, [c.weight for c in pool])]
         reassignments.append(
             ReassignmentEntry(
@@ -164,10 +195,8 @@ def solve(inputs: RoundInputs, prove: Prover, *, path: Path | None = None) -> So
         if source is None or source.status != NODE_THROTTLED:
             continue
         task = tasks[a.task]
-        pool = sorted(
-            candidates(task, a.units, a.node), key=lambda c: (-free[c.node_id], c.node_id)
-        )
-        if pool and try_move(a.id, a.task, a.units, pool[0].node_id):
+        targets = sorted(candidates(task, a.units, a.node), key=lambda n: (-free[n.id], n.id))
+        if targets and try_move(a.id, a.task, a.units, targets[0].id):
             moved.add(a.id)
     state = _load_state(inputs, eligible, moved, params)
     if state is not None:
@@ -244,39 +273,50 @@ def _load_state(
     return LoadState(nodes=tuple(nodes), assignments=tuple(assignments), theta_bps=params.theta_bps)
 
 
+def tries(entry: ReassignmentEntry) -> int:
+    """Rejected hash-to-curve tries of the entry's VRF proof (one witness word each)."""
+    return len(entry.helpers[4]) if entry.helpers is not None else 0
+
+
 def cut(solution: Solution, params: Parameters) -> tuple[Chunk, ...]:
-    """The entries in report-sized chunks (see the module docstring); no chunk exceeds the gas
-    cap by the fixed figures, and every chunk holds at least one entry."""
+    """The entries in report-sized chunks (see the module docstring): filled greedily in order,
+    a chunk closes when the next entry would take it over the gas cap by the `GasTable` bounds;
+    every chunk holds at least one entry."""
     gas = params.gas
     budget = params.gas_cap - gas.base - gas.per_signature * params.threshold
     chunks: list[Chunk] = []
-
-    def capacity(per_entry: int) -> int:
-        return max(1, budget // per_entry)
-
-    reassign = list(solution.reassignments)
-    step = capacity(gas.reassignment)
-    for i in range(0, len(reassign), step):
-        chunks.append(Chunk((), (), tuple(reassign[i : i + step])))
-    # moves then allocations, greedily filling each report
-    items: list[tuple[str, object]] = [("move", m) for m in solution.moves]
-    items += [
-        ("allocation", (e.task, e.node, e.units, e.price)) for e in solution.allocation.entries
-    ]
-    current_moves: list[MoveEntry] = []
-    current_allocs: list[tuple[int, int, int, int]] = []
+    group: list[ReassignmentEntry] = []
     used = 0
-    for kind, item in items:
-        cost = gas.move if kind == "move" else gas.allocation
-        if (current_moves or current_allocs) and used + cost > budget:
-            chunks.append(Chunk(tuple(current_allocs), tuple(current_moves), ()))
-            current_moves, current_allocs, used = [], [], 0
-        if kind == "move":
-            assert isinstance(item, MoveEntry)
-            current_moves.append(item)
-        else:
-            current_allocs.append(item)  # type: ignore[arg-type]
+    for entry in solution.reassignments:
+        cost = gas.reassignment_gas(len(entry.candidates), tries(entry))
+        if group and (used + cost > budget or len(group) == MAX_REASSIGNMENTS_PER_REPORT):
+            chunks.append(Chunk((), (), tuple(group)))
+            group, used = [], 0
+        group.append(entry)
         used += cost
-    if current_moves or current_allocs:
-        chunks.append(Chunk(tuple(current_allocs), tuple(current_moves), ()))
+    if group:
+        chunks.append(Chunk((), (), tuple(group)))
+    # moves then allocations (a report applies its allocations first, then its moves: the
+    # moves' targets were solved with room the allocations do not take)
+    moves: list[MoveEntry] = []
+    allocations: list[tuple[int, int, int, int]] = []
+    used = 0
+
+    def close() -> None:
+        nonlocal moves, allocations, used
+        chunks.append(Chunk(tuple(allocations), tuple(moves), ()))
+        moves, allocations, used = [], [], 0
+
+    for move in solution.moves:
+        if (moves or allocations) and used + gas.move > budget:
+            close()
+        moves.append(move)
+        used += gas.move
+    for e in solution.allocation.entries:
+        if (moves or allocations) and used + gas.allocation > budget:
+            close()
+        allocations.append((e.task, e.node, e.units, e.price))
+        used += gas.allocation
+    if moves or allocations:
+        close()
     return tuple(chunks)

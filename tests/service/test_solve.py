@@ -3,6 +3,9 @@ allocation, and the deterministic cut into reports under the gas cap."""
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import replace
+
 from oracle import vrf
 from oracle.service.document import build_document, parse_document
 from oracle.service.inputs import (
@@ -14,7 +17,7 @@ from oracle.service.inputs import (
     RoundInputs,
     TaskRow,
 )
-from oracle.service.solve import cut, solve
+from oracle.service.solve import cut, solve, tries
 from scripts._committee import LOCAL_VRF_SECRET
 
 GPU = "0x" + "aa" * 32
@@ -80,7 +83,7 @@ def test_two_thousand_tasks_are_cut_into_reports_under_the_gas_cap() -> None:
     gas = data.parameters.gas
     assert sum(c.entry_count for c in chunks) == 2_000
     for c in chunks:
-        cost = gas.report_gas(3, len(c.allocations), len(c.moves), len(c.reassignments))
+        cost = gas.report_gas(3, len(c.allocations), len(c.moves))
         assert cost <= 10_000_000
     assert len(chunks) == -(-2_000 // ((10_000_000 - gas.base - 3 * gas.per_signature)
                                       // gas.allocation))  # fmt: skip
@@ -91,3 +94,52 @@ def test_two_thousand_tasks_are_cut_into_reports_under_the_gas_cap() -> None:
     parsed, _, published = parse_document(doc.data)
     assert parsed == data and len(published) == len(chunks)
     assert build_document(parsed, solve(parsed, prove)).data == doc.data  # byte-identical
+
+
+def test_a_node_silent_past_the_heartbeat_timeout_gets_no_new_work() -> None:
+    silent = NodeRow(1, GPU, 1, 4, 0, 10, 0, last_heartbeat_at=100)
+    alive = NodeRow(2, GPU, 1, 4, 0, 20, 0, last_heartbeat_at=950)
+    data = inputs([silent, alive], [TaskRow(1, GPU, 2, 0, 50, 1)])
+    data = replace(data, heartbeat_timeout=600)  # the snapshot's timestamp is 1,000
+    s = solve(data, prove)
+    assert s.no_new_work == (1,)
+    assert [(e.node, e.units) for e in s.allocation.entries] == [(2, 2)]  # not the cheaper one
+    assert solve(replace(data, heartbeat_timeout=0), prove).allocation.entries[0].node == 1
+
+
+def test_reassignment_candidates_are_a_vrf_placed_window_weighted_as_the_chain_applies() -> None:
+    nodes = [node(1, status=3)] + [node(i, cap=3) for i in range(2, 102)]  # 100 candidates
+    tasks = [TaskRow(t, GPU, pending=1, running=0, max_price=50, seed=t * 7) for t in (1, 2, 3)]
+    failed = [FailedRow(30 + t, t, 1, 1, attempt=30 + t) for t in (1, 2, 3)]
+    s = solve(inputs(nodes, tasks, failed=failed), prove)
+    assert len(s.reassignments) == 3
+    free = {i: 3 for i in range(2, 102)}
+    for r in s.reassignments:
+        ids = [c.node_id for c in r.candidates]
+        assert len(ids) == 32 and ids == sorted(ids)
+        ring = sorted(free)
+        windows = [{ring[(start + k) % 100] for k in range(32)} for start in range(100)]
+        assert set(ids) in windows  # 32 consecutive candidates (cyclically)
+        assert [c.weight for c in r.candidates] == [free[i] for i in ids]  # after earlier picks
+        free[r.node_id] -= 1
+    assert s == solve(inputs(nodes, tasks, failed=failed), prove)
+
+
+def test_the_cut_charges_each_reassignment_by_its_candidates_and_vrf_tries() -> None:
+    nodes = [node(1, status=3)] + [node(i, cap=50) for i in range(2, 12)]
+    tasks = [TaskRow(t, GPU, pending=1, running=0, max_price=50, seed=t) for t in range(1, 41)]
+    failed = [FailedRow(100 + t, t, 1, 1, attempt=100 + t) for t in range(1, 41)]
+    gas = GasTable()
+    data = inputs(nodes, tasks, failed=failed, gas_cap=2_000_000)
+    s = solve(data, prove)
+    assert len(s.reassignments) == 40
+    chunks = cut(s, data.parameters)
+    budget = 2_000_000 - gas.base - 3 * gas.per_signature
+    for c in chunks:
+        costs = [gas.reassignment_gas(len(r.candidates), tries(r)) for r in c.reassignments]
+        assert c.allocations == () and c.moves == () and sum(costs) <= budget
+    for before, after in itertools.pairwise(chunks):  # greedy: the next one did not fit
+        first = after.reassignments[0]
+        used = sum(gas.reassignment_gas(len(r.candidates), tries(r)) for r in before.reassignments)
+        assert used + gas.reassignment_gas(len(first.candidates), tries(first)) > budget
+    assert [r for c in chunks for r in c.reassignments] == list(s.reassignments)
