@@ -117,7 +117,10 @@ def ensure_registered(contracts: Contracts, sender: TxSender, offer: NodeOffer) 
             offer.key, offer.capacity, offer.price, offer.stake, offer.metadata_uri
         )
     else:
-        deadline = int(time.time()) + PERMIT_LIFETIME
+        # the chain's clock, not ours: a dev chain moved forward (or a skewed host) must not make
+        # the permit expired on arrival
+        latest = contracts.rpc.request("eth_getBlockByNumber", ["latest", False])
+        deadline = max(int(time.time()), int(latest["timestamp"], 16)) + PERMIT_LIFETIME
         v, r, s = permit_signature(
             contracts, sender, contracts.registry.address, offer.stake, deadline
         )

@@ -40,11 +40,12 @@ def open_chain(
     retry: RetryPolicy | None = None,
     on_error: ErrorCallback | None = None,
     check_code: bool = True,
+    hint: str = "--rpc-url / VERAI_RPC_URL",
 ) -> Chain:
     """Connects, loads the record of the chain the RPC serves, checks it and opens the
     contracts. Raises RpcUnavailable, DeploymentNotFound, InvalidDeployment or WrongChain."""
     rpc, chain_id = connect(
-        settings.rpc_url, timeout=settings.rpc_timeout, retry=retry, on_error=on_error
+        settings.rpc_url, timeout=settings.rpc_timeout, retry=retry, on_error=on_error, hint=hint
     )
     record = load_record(record_path_for(settings, chain_id))
     record.check_chain(chain_id, settings.rpc_url)

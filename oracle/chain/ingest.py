@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -188,11 +188,19 @@ class Ingestor:
         result.seconds = time.monotonic() - started
         return result
 
-    def catch_up(self, *, timeout: float = 120.0) -> PollResult:
-        """Polls until the cursor reaches head - confirmations (or `timeout` passes)."""
+    def catch_up(
+        self,
+        *,
+        timeout: float = 120.0,
+        on_progress: Callable[[PollResult], None] | None = None,
+    ) -> PollResult:
+        """Polls until the cursor reaches head - confirmations (or `timeout` passes), calling
+        `on_progress` after each poll (progress output on a long catch-up)."""
         deadline = time.monotonic() + timeout
         while True:
             result = self.poll()
+            if on_progress is not None:
+                on_progress(result)
             if result.cursor >= self.target(result.head) or time.monotonic() > deadline:
                 return result
 

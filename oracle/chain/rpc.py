@@ -75,8 +75,10 @@ class Rpc:
         retry: RetryPolicy | None = None,
         on_error: ErrorCallback | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        hint: str = "--rpc-url / VERAI_RPC_URL",
     ) -> None:
         self.url = url
+        self.hint = hint  # where the user sets the URL, named in the one-line error
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._on_error = on_error
@@ -146,7 +148,7 @@ class Rpc:
                 last = str(exc)
         raise RpcUnavailable(
             f"the RPC at {self.url} does not answer ({last}) after {self.retry.attempts} "
-            "attempts; check that the node runs and the URL (--rpc-url / VERAI_RPC_URL)"
+            f"attempts; check that the node runs and the URL ({self.hint})"
         )
 
     def _post(self, payload: object, label: str) -> Any:
@@ -221,12 +223,13 @@ def connect(
     timeout: float = 10.0,
     retry: RetryPolicy | None = None,
     on_error: ErrorCallback | None = None,
+    hint: str = "--rpc-url / VERAI_RPC_URL",
 ) -> tuple[Rpc, int]:
     """An `Rpc` to `url` and the chain id it serves; RpcUnavailable with one line if it does
     not answer."""
     if not url.startswith(("http://", "https://")):
         raise RpcUnavailable(f"RPC URL {url!r} must start with http:// or https://")
-    rpc = Rpc(url, timeout=timeout, retry=retry, on_error=on_error)
+    rpc = Rpc(url, timeout=timeout, retry=retry, on_error=on_error, hint=hint)
     try:
         return rpc, rpc.chain_id()
     except JsonRpcError as exc:

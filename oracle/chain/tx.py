@@ -262,6 +262,13 @@ class TxSender:
         tx = self._load(key)
         return None if tx is None else tx.outcome()
 
+    def estimate(self, to: str, data: bytes, *, value: int = 0) -> int:
+        """The gas limit `send` would use (estimate + margin + headroom); raises
+        TransactionReverted with the decoded error when the call would revert. For showing a
+        fee before asking a person to sign."""
+        self.simulate(to, data, value=value)
+        return self._estimate(to, data, value)
+
     def market_fees(self) -> Fees:
         history = self.rpc.request("eth_feeHistory", [hex(10), "latest", [50]])
         return suggest(history, min_priority=self.min_priority_fee)
