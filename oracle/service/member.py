@@ -346,9 +346,15 @@ class Member:
         elif isinstance(action, Sign):
             await self._sign(action)
         elif isinstance(action, Broadcast):
+            if self.account is None:  # a dry run sends nothing, not even others' reports
+                log.info("dry run: would re-broadcast the attested report")
+                return
             await self.client.broadcast(encode(action.message))
         elif isinstance(action, Hold):
             a = action.attested
+            if self.account is None:
+                log.info("dry run: an attested report", extra={"reports": len(a.reports)})
+                return
             self.store.hold(a.first_round, a.last_round, encode(a))
             log.info("attested report held", extra={"reports": len(a.reports)})
         elif isinstance(action, Transmit):

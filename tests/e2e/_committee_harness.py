@@ -20,6 +20,42 @@ from tests._localnet import GPU, VER, Localnet
 from tests.e2e.conftest import free_port
 
 PASSWORD = "verai test member"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class FaultProxy:
+    """tools/faulty_rpc.py in front of a node: HTTP 500s, dropped connections and delays on a
+    share of the requests, changed at run time; its counters say what it injected."""
+
+    process: ManagedProcess
+    url: str
+
+    def faults(self) -> dict[str, float]:
+        reply: dict[str, float] = requests.get(f"{self.url}/__faults", timeout=10).json()
+        return reply
+
+    def set(self, *, error_rate: float = 0, drop_rate: float = 0, delay_ms: float = 0) -> None:
+        requests.post(
+            f"{self.url}/__faults",
+            json={"error_rate": error_rate, "drop_rate": drop_rate, "delay_ms": delay_ms},
+            timeout=10,
+        ).raise_for_status()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_proxy(upstream: str, log: Path) -> FaultProxy:
+    """A fault proxy to `upstream` on a free port, injecting nothing until told to."""
+    argv = [sys.executable, str(ROOT / "tools" / "faulty_rpc.py"), "--upstream", upstream]
+    process = ManagedProcess("faulty-rpc", argv, log).start()
+    try:
+        match = process.wait_for_output(r"Listening on (127\.0\.0\.1:\d+)", timeout=30)
+    except Exception:
+        process.stop()
+        raise
+    return FaultProxy(process, f"http://{match.group(1)}")
 
 
 @dataclass
@@ -36,9 +72,11 @@ class MemberProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.peer_port}"
 
-    def start(self) -> None:
+    def start(self, **settings: Any) -> None:
+        """Starts the member again (with `settings` as VERAI_* overrides for this run only)."""
+        env = {**self.env, **{f"VERAI_{k.upper()}": str(v) for k, v in settings.items()}}
         self.process = ManagedProcess(
-            self.process.name, self.process.argv, self.process.log_path, env=self.env
+            self.process.name, self.process.argv, self.process.log_path, env=env
         ).start()
         self.process.wait_for_output(r"oracle member started", timeout=60)
 
@@ -79,6 +117,32 @@ class Committee:
     def stop_all(self) -> None:
         for m in self.members:
             m.process.stop()
+
+    def events(self, contract: str, name: str, from_block: int = 0) -> list[Any]:
+        """Every `name` event of `contract` since `from_block`, decoded, in chain order."""
+        from oracle.chain.abi import event_by_name
+
+        topic = "0x" + event_by_name(contract, name).topic0.hex()
+        address = self.net.record.contracts[contract]
+        raw = self.net.rpc.request(
+            "eth_getLogs",
+            [{"fromBlock": hex(from_block), "toBlock": "latest", "address": address,
+              "topics": [topic]}],
+        )  # fmt: skip
+        return decode_logs(raw, self.net.contracts.names_by_address())
+
+    def service_index(self) -> int:
+        """Service rounds accepted so far: distinct snapshot blocks of ReportAccepted."""
+        accepted = self.events("ReportVerifier", "ReportAccepted")
+        return len({int(e.args["snapshotBlock"]) for e in accepted})
+
+    def leader(self, attempt: int = 0) -> MemberProcess:
+        """The member that leads the next service round at `attempt`."""
+        from oracle.service.pacemaker import leader
+
+        digest = self.net.config_digest()
+        address = leader(digest, self.service_index(), attempt, [m.address for m in self.members])
+        return self.by_address(address)
 
     def latest_round(self) -> int:
         return int(self.net.contracts.verifier.functions.latestRound().call()[0])

@@ -1,7 +1,9 @@
 """The committee as four real `verai oracle run` processes on Anvil with 1 s blocks: a wallet
-task is allocated and mined, the audit passes, faults (kill -9, members down, restarts,
-garbage messages) lose no round and double none. One chain and one committee for the module;
-the tests run in order and each leaves the committee running for the next."""
+task is allocated and mined, the audit passes, faults (kill -9, members down, restarts, RPC
+errors, drops and delays, garbage messages) lose no round and double none, a dry-run member
+computes and sends nothing. One chain and one committee for the module, talking to Anvil
+through the fault proxy (tools/faulty_rpc.py, injecting nothing unless a test asks); the tests
+run in order and each leaves the committee running for the next."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -18,14 +21,35 @@ from oracle.reports import Domain
 from oracle.service.messages import Proposal, Signatures, encode
 from scripts._processes import wait_until
 from tests._localnet import VER, Localnet
-from tests.e2e._committee_harness import Committee, make_committee, stranger_key
+from tests.e2e._committee_harness import (
+    Committee,
+    FaultProxy,
+    make_committee,
+    start_proxy,
+    stranger_key,
+)
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def committee(chain_1s: Localnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Committee]:
-    c = make_committee(chain_1s, tmp_path_factory.mktemp("committee"), transmit_delay=3)
+def proxy(chain_1s: Localnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultProxy]:
+    p = start_proxy(chain_1s.url, tmp_path_factory.mktemp("proxy") / "faulty-rpc.log")
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+@pytest.fixture(scope="module")
+def committee(
+    chain_1s: Localnet, proxy: FaultProxy, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Committee]:
+    # stage delay 10 s, leader timeout 8 s: with 500 ms RPC delays a transmission takes ~4 s
+    c = make_committee(
+        chain_1s, tmp_path_factory.mktemp("committee"), rpc_url=proxy.url, transmit_delay=3,
+        stage_delay=10, leader_timeout=8,
+    )  # fmt: skip
     try:
         for m in c.members:
             m.process.start()
@@ -136,6 +160,84 @@ def test_all_four_restarted_mid_round(committee: Committee) -> None:
     wait_until(lambda: c.assignments_of(task), timeout=90, what="allocation after the restart")
     assert len(c.assignments_of(task)) == 1
     _exactly_one_transmit_per_round(c)
+
+
+def test_rpc_errors_drops_and_delays_lose_no_round(committee: Committee, proxy: FaultProxy) -> None:
+    """10 % of the members' RPC requests answered HTTP 500, 5 % dropped unanswered, every one
+    delayed 500 ms: tasks are still allocated, every round lands exactly once."""
+    c = committee
+    before, first_round = proxy.faults(), c.latest_round() + 1
+    rpc_errors = sum(m.metric("verai_oracle_rpc_errors_total") for m in c.members)
+    proxy.set(error_rate=0.10, drop_rate=0.05, delay_ms=500)
+    try:
+        tasks = [c.submit_task(5, units=1, max_price=2 * VER) for _ in range(3)]
+        for task in tasks:
+            wait_until(lambda t=task: c.assignments_of(t), timeout=180,
+                       what=f"task {task} to be allocated through the faulty RPC")  # fmt: skip
+        injected = proxy.faults()
+    finally:
+        proxy.set()
+    transmits = _exactly_one_transmit_per_round(c)
+    assert all(len(c.assignments_of(t)) == 1 for t in tasks)  # each allocated once
+    window = range(first_round, c.latest_round() + 1)
+    figures = {
+        "errors_injected": injected["errors"] - before["errors"],
+        "drops_injected": injected["drops"] - before["drops"],
+        "requests_delayed": injected["delayed"] - before["delayed"],
+        "requests_forwarded": injected["forwarded"] - before["forwarded"],
+        "rounds_completed": len(window),
+        "transmissions_per_round": {r: len(transmits[r]) for r in window},
+        "member_rpc_errors_counted": sum(
+            m.metric("verai_oracle_rpc_errors_total") for m in c.members
+        ) - rpc_errors,
+    }  # fmt: skip
+    (c.folder / "rpc-faults.json").write_text(json.dumps(figures, indent=1))
+    assert figures["errors_injected"] > 0 and figures["drops_injected"] > 0, figures
+    assert figures["member_rpc_errors_counted"] > 0, figures
+    assert figures["rounds_completed"] >= 1
+    assert all(m.process.alive() for m in c.members)
+
+
+def test_dry_run_member_computes_and_logs_the_round_but_sends_nothing(committee: Committee) -> None:
+    """The next round's first leader restarts with --dry-run: it computes the round and logs
+    the proposal it would have made, signs and sends nothing (its nonce stays, no message from
+    it), and the round still completes with the next leader."""
+    c = committee
+    dry = c.leader(attempt=0)
+    address = dry.address
+    nonce = int(c.net.rpc.request("eth_getTransactionCount", [address, "latest"]), 16)
+    dry.process.stop()
+    round_ = c.latest_round() + 1
+    dry.start(dry_run="true")
+    try:
+        wait_until(lambda: "dry_run" in dry.process.output(), timeout=30, what="the dry-run start")
+        task = c.submit_task(5, units=1, max_price=2 * VER)
+        wait_until(lambda: c.assignments_of(task), timeout=120,
+                   what=f"task {task} allocated while the first leader runs dry")  # fmt: skip
+        wait_until(lambda: _logged(dry, "dry run: would sign", round_), timeout=60,
+                   what="the dry-run member to check the next leader's proposal")  # fmt: skip
+        lines = dry.log_lines()
+    finally:
+        dry.process.stop()
+        dry.start()
+    started = next(line for line in lines if line.get("msg") == "oracle member started")
+    assert started["dry_run"] is True and started["member"].lower() == address.lower()
+    would = _lines(lines, "dry run: would propose", round_)
+    assert would and would[0]["entries"] >= 1 and would[0]["snapshot_block"] > 0, would
+    assert _lines(lines, "round computed", round_)
+    acts = ("proposal sent", "signed", "transmitting", "attested report held", "keeper ")
+    assert not [line for line in lines if str(line.get("msg", "")).startswith(acts)]
+    assert int(c.net.rpc.request("eth_getTransactionCount", [address, "latest"]), 16) == nonce
+    transmits = _exactly_one_transmit_per_round(c)
+    assert round_ in transmits
+
+
+def _lines(lines: list[dict[str, Any]], message: str, round_: int) -> list[dict[str, Any]]:
+    return [line for line in lines if line.get("msg") == message and line.get("round") == round_]
+
+
+def _logged(m, message: str, round_: int) -> bool:  # type: ignore[no-untyped-def]
+    return bool(_lines(m.log_lines(), message, round_))
 
 
 def test_garbage_replayed_and_non_member_messages_are_rejected(committee: Committee) -> None:
