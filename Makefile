@@ -116,8 +116,16 @@ dashboard-vendor: $(STAMPS)/node ## refresh the dashboard's vendored uPlot from 
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(DASHBOARD_VENDOR)/
 	cp node_modules/uplot/LICENSE $(DASHBOARD_VENDOR)/uPlot.LICENSE
 
-demo: deps ## start a local chain posing as BASE Sepolia and run the whole system end to end
-	ape run demo
+# The demo and the fault suite deploy ape's compiled artifacts through web3: compile only when
+# a contract is newer than the build (a fresh clone has none).
+CONTRACT_SOURCES := $(shell find contracts -name '*.sol')
+.build/__local__.json: $(CONTRACT_SOURCES) | $(STAMPS)/python $(STAMPS)/node
+	ape compile
+	@touch $@
+
+# `make demo ARGS=--ipfs` runs it on a real IPFS node (installed first by deps-ipfs)
+demo: deps .build/__local__.json $(if $(findstring --ipfs,$(ARGS)),$(STAMPS)/ipfs) ## the network for real: chain, 4 oracles, 4 agents, a developer, a kill -9 (ARGS=--ipfs: real IPFS)
+	$(BIN)/python scripts/network_demo.py $(ARGS)
 
 gas: deps ## measure receipt gas of every named operation and print it beside the snapshot
 	@# `ape test --gas` (ape 0.8.51) crashes on view calls that return structs (TypeError in

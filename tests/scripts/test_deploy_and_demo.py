@@ -1,4 +1,5 @@
-"""The deploy script and the demo, run as real processes the way a user runs them."""
+"""The deploy script, run as a real process the way a user runs it (`make demo` itself is
+tested in tests/e2e/test_network_demo.py)."""
 
 from __future__ import annotations
 
@@ -43,21 +44,6 @@ def test_deploy_script_writes_record_and_refuses_to_overwrite(tmp_path: Path) ->
 
     forced = _ape([*args, "--force"], tmp_path)
     assert forced.returncode == 0, forced.stdout + forced.stderr
-
-
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    result = _ape(["run", "demo"], tmp_path)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "bob    load 98%  520 W  -> Throttled" in output
-    assert "dave reported carol's node failed" in output
-    assert "4 members signed the allocation report (round 1)" in output
-    assert "erin trained 20 more steps but never checkpointed them" in output
-    assert "resumes assignment 2 at step 30" in output
-    assert output.count("model equals an uninterrupted run: yes") == 2
-    assert "registry holds" in output and "market holds" in output
-    assert "MISMATCH" not in output and "Traceback" not in output
-    assert "demo finished: every step succeeded" in output
 
 
 def test_deploy_script_on_live_network_needs_committee(tmp_path: Path) -> None:
