@@ -29,7 +29,7 @@ from typing import Any
 from oracle.chain.calls import calldata
 from oracle.chain.contracts import Contracts
 from oracle.chain.errors import ChainError, TransactionReverted
-from oracle.chain.mirror import ACTIVE, EXITING, FAILED, RUNNING, THROTTLED, Mirror, NodeState
+from oracle.chain.mirror import ACTIVE, EXITING, FAILED, RUNNING, THROTTLED, Mirror
 from oracle.chain.tx import TxSender
 from oracle.service.metrics import Metrics
 from oracle.service.pacemaker import position
@@ -49,24 +49,6 @@ class Duty:
         return self.name.split(":")[0]
 
 
-def failable_at(mirror: Mirror, node: NodeState, block: int) -> int:
-    """When the node's open suspicion lets it fail (0: no open suspicion): the mirror's
-    suspicionOf, or, on a mirror that does not follow NodeSuspected yet, the latest
-    NodeSuspected of the node after its latest heartbeat in the ingested logs."""
-    if hasattr(node, "failable_at"):
-        return int(node.failable_at)
-    row = mirror.db.execute(
-        "SELECT json_extract(s.args, '$.failableAt') FROM logs s WHERE s.contract = "
-        "'NodeRegistry' AND s.event = 'NodeSuspected' AND json_extract(s.args, '$.nodeId') = ? "
-        "AND s.block_number <= ? AND NOT EXISTS (SELECT 1 FROM heartbeats h WHERE h.node_id = ? "
-        "AND h.block_number <= ? AND (h.block_number > s.block_number OR (h.block_number = "
-        "s.block_number AND h.log_index > s.log_index))) ORDER BY s.block_number DESC, "
-        "s.log_index DESC LIMIT 1",
-        (node.id, block, node.id, block),
-    ).fetchone()
-    return 0 if row is None or row[0] is None else int(row[0])
-
-
 def duties(mirror: Mirror, contracts: Contracts, block: int, now: int) -> list[Duty]:
     """The open duties at `block` (chain time `now`)."""
     params = mirror.parameters_at(block)
@@ -81,9 +63,10 @@ def duties(mirror: Mirror, contracts: Contracts, block: int, now: int) -> list[D
             node.status == EXITING and node.reserved > 0
         )
         if at_risk and timeout and now > node.last_heartbeat_at + timeout:
-            failable = failable_at(mirror, node, block)
-            if failable:
-                found.append(Duty(f"fail:{node.id}", failable, registry.reportFailure(node.id)))
+            if node.failable_at:  # an open suspicion (the mirror's suspicionOf)
+                found.append(
+                    Duty(f"fail:{node.id}", node.failable_at, registry.reportFailure(node.id))
+                )
             else:
                 due = node.last_heartbeat_at + timeout + 1
                 found.append(Duty(f"suspect:{node.id}", due, registry.reportFailure(node.id)))

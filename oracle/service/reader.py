@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oracle import sortition
 from oracle.chain.ingest import Ingestor
 from oracle.chain.mirror import ASSIGNMENT_FAILED, RUNNING, Mirror
 from oracle.chain.rpc import Rpc
@@ -148,7 +149,7 @@ class RoundReader:
                 task=a.task_id,
                 node=a.node_id,
                 units=a.units,
-                attempt=self.attempt_of(a.id, block),
+                attempt=sortition.reassignment_attempt(a.id, a.draws),
             )
             for a in sorted(
                 self.mirror.assignments_at(block, "status = ?", (ASSIGNMENT_FAILED,)),
@@ -173,16 +174,3 @@ class RoundReader:
             failed=failed,
             heartbeat_timeout=int(self.mirror.parameters_at(block).get("heartbeatTimeout", 0)),
         )
-
-    def attempt_of(self, assignment_id: int, block: int) -> int:
-        """The VRF attempt the chain binds for the next reassignment of `assignment_id`: the
-        assignment id (the committed ReportVerifier), with the draws counted by
-        ReassignmentDrawn events in the high bits where the market publishes them."""
-        row = self.mirror.db.execute(
-            "SELECT COUNT(*) FROM logs WHERE contract = 'TaskMarket' AND event = "
-            "'ReassignmentDrawn' AND json_extract(args, '$.assignmentId') = ? "
-            "AND block_number <= ?",
-            (assignment_id, block),
-        ).fetchone()
-        draws = int(row[0] or 0)
-        return draws << 32 | assignment_id

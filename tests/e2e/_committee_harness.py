@@ -18,6 +18,7 @@ from scripts._committee import LOCAL_MEMBERS, LOCAL_VRF_SECRET
 from scripts._processes import ManagedProcess, wait_until
 from tests._localnet import GPU, VER, Localnet
 from tests.e2e.conftest import free_port
+from tests.service._network import heartbeat_call
 
 PASSWORD = "verai test member"
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,12 +164,12 @@ class Committee:
         )
         events = decode_logs(receipt["logs"], c.names_by_address())
         node = next(int(e.args["nodeId"]) for e in events if e.name == "NodeRegistered")
-        self.net.send(c.registry.functions.heartbeat(node, load, 100), account)
+        self.net.send(heartbeat_call(c.registry, node, load), account)
         return node
 
     def heartbeat(self, index: int, node: int, load: int = 0) -> None:
         c = self.net.contracts
-        self.net.send(c.registry.functions.heartbeat(node, load, 100), self.net.account(index))
+        self.net.send(heartbeat_call(c.registry, node, load), self.net.account(index))
 
     def submit_task(self, index: int, units: int = 1, max_price: int = 2 * VER) -> int:
         c = self.net.contracts
@@ -229,7 +230,8 @@ def make_committee(
     committee = Committee(net, folder, store)
     for member in LOCAL_MEMBERS:  # gas money for transmissions and keeper calls
         net.rpc_call("anvil_setBalance", member.address, hex(100 * 10**18))
-    ports = [(free_port(), free_port()) for _ in LOCAL_MEMBERS]
+    free = _distinct_ports(2 * len(LOCAL_MEMBERS))
+    ports = [(free[2 * i], free[2 * i + 1]) for i in range(len(LOCAL_MEMBERS))]
     for i, member in enumerate(LOCAL_MEMBERS):
         keystore = folder / f"member-{i}.json"
         if not keystore.exists():
@@ -266,6 +268,16 @@ def make_committee(
             )
         )
     return committee
+
+
+def _distinct_ports(count: int) -> list[int]:
+    """`count` different free ports (the kernel may hand out a just-released port again)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
 
 
 def _base_env() -> dict[str, str]:

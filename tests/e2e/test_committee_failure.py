@@ -19,6 +19,7 @@ from oracle.cid import cid_bytes_for
 from scripts._processes import wait_until
 from tests._localnet import VER, Localnet
 from tests.e2e._committee_harness import Committee, make_committee
+from tests.service._network import heartbeat_call
 
 pytestmark = pytest.mark.e2e
 FAILED_ASSIGNMENT = 4  # TaskMarket.AssignmentStatus.Failed
@@ -41,7 +42,6 @@ def jump(c: Committee, seconds: int, alive: list[tuple[int, int]]) -> None:
     """Moves the chain's clock `seconds` ahead in one block that also carries a heartbeat of
     each (owner account, node) in `alive`, so only the other nodes look silent."""
     net = c.net
-    registry = net.contracts.registry.functions
     net.rpc_call("evm_setIntervalMining", 0)  # no block while the jump is prepared
     try:
         hashes = []
@@ -52,7 +52,7 @@ def jump(c: Committee, seconds: int, alive: list[tuple[int, int]]) -> None:
             )
             tx = {"type": 2, "chainId": net.chain_id, "nonce": nonce, "value": 0,
                   "to": net.record.contracts["NodeRegistry"], "gas": 200_000,
-                  "data": "0x" + calldata(registry.heartbeat(node, 0, 100)).hex(),
+                  "data": "0x" + calldata(heartbeat_call(net.contracts.registry, node)).hex(),
                   "maxFeePerGas": 50 * 10**9, "maxPriorityFeePerGas": 10**9}  # fmt: skip
             raw = account.sign_transaction(tx).raw_transaction
             hashes.append(net.rpc_call("eth_sendRawTransaction", "0x" + bytes(raw).hex()))

@@ -219,14 +219,13 @@ def _slope(points: list[tuple[int, float]]) -> float:
     return max((g2 - g1) / (n2 - n1) for (n1, g1), (n2, g2) in itertools.pairwise(ordered))
 
 
-def derive(baseline: Baseline, runs: list[Measured], margin: float = 0.10) -> GasTable:
-    """Upper bounds from measured receipts. Per kind, the worst marginal cost of an entry
-    between consecutive report sizes; for reassignments after taking PER_TRY off for each
-    extra VRF try, per candidate count, then split into a fixed part and a per-candidate part
-    by the worst slope between candidate counts. The base is the worst per-report intercept
-    (gas - entries x marginal cost) of any measured report, plus what the first report on a
-    chain pays for writing the round slot from zero, less its three signatures. Everything +
-    `margin`, rounded up."""
+def worst_costs(baseline: Baseline, runs: list[Measured]) -> dict[str, float]:
+    """The measured worst cases, GasTable field by field. Per kind, the worst marginal cost of
+    an entry between consecutive report sizes; for reassignments after taking PER_TRY off for
+    each extra VRF try, per candidate count, then split into a fixed part and a per-candidate
+    part by the worst slope between candidate counts. The base is the worst per-report
+    intercept (gas - entries x marginal cost) of any measured report, plus what the first report
+    on a chain pays for writing the round slot from zero, less its three signatures."""
     per_entry: dict[str, float] = {}
     intercepts: list[float] = [float(baseline.three)]
     for kind in ("allocation", "move"):
@@ -243,15 +242,20 @@ def derive(baseline: Baseline, runs: list[Measured], margin: float = 0.10) -> Ga
         by_candidates[c] = _slope(points)
         intercepts += [g - by_candidates[c] * n for n, g in points]
     per_candidate = _slope(list(by_candidates.items()))
-    fixed = max(v - per_candidate * c for c, v in by_candidates.items())
-    base = max(intercepts) + (baseline.first - baseline.three) - 3 * baseline.per_signature
+    return {
+        "base": max(intercepts) + (baseline.first - baseline.three) - 3 * baseline.per_signature,
+        "per_signature": float(baseline.per_signature),
+        "allocation": per_entry["allocation"],
+        "move": per_entry["move"],
+        "reassignment": max(v - per_candidate * c for c, v in by_candidates.items()),
+        "per_candidate": per_candidate,
+        "per_try": float(PER_TRY),
+    }
+
+
+def derive(baseline: Baseline, runs: list[Measured], margin: float = 0.10) -> GasTable:
+    """Upper bounds: the measured worst cases (`worst_costs`) + `margin`, rounded up."""
+    worst = worst_costs(baseline, runs)
     k = 1 + margin
-    return GasTable(
-        base=_up(base * k, 1_000),
-        per_signature=_up(baseline.per_signature * k, 100),
-        allocation=_up(per_entry["allocation"] * k, 1_000),
-        move=_up(per_entry["move"] * k, 1_000),
-        reassignment=_up(fixed * k, 1_000),
-        per_candidate=_up(per_candidate * k, 100),
-        per_try=_up(PER_TRY * k, 100),
-    )
+    fine = ("per_signature", "per_candidate", "per_try")
+    return GasTable(**{n: _up(v * k, 100 if n in fine else 1_000) for n, v in worst.items()})
