@@ -132,11 +132,13 @@ class Wallet:
 
 
 def audit_all(
-    cli: Cli, chain: LocalChain, store_flags: list[str]
+    cli: Cli, chain: LocalChain, store_flags: list[str], from_block: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`verai audit --all` of every round since the deployment (exit 1 on any failed check)."""
+    """`verai audit --all` of every round since `from_block` (default: the deployment); exit
+    code 1 on any failed check. "no rounds on chain" (exit 0) when there are none."""
+    first = chain.record.start_block if from_block is None else from_block
     return cli.run(
-        "audit", "--all", "--from-block", str(chain.record.start_block),
+        "audit", "--all", "--from-block", str(first),
         "--rpc-url", chain.url, "--deployment", str(chain.record_path), *store_flags,
         check=False,
     )  # fmt: skip
