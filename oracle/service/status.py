@@ -43,5 +43,8 @@ def read_status(path: Path) -> dict[str, Any]:
         "committee": committee,
         "held": held,
         "pending_transactions": pending,
-        "rounds": store.rounds(),
+        "rounds": [
+            {**r, "result": "on chain"} if r["first_round"] + r["reports"] - 1 <= latest else r
+            for r in store.rounds()
+        ],
     }
