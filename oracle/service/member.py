@@ -494,7 +494,9 @@ class Member:
         except RejectedMessage as exc:
             if count:
                 self.metrics.rejected.labels(exc.reason).inc()
-            log.info("message rejected (%s): %s", exc.reason, exc)
+            # every member re-broadcasts the attested report: replays are the normal case
+            level = logging.DEBUG if exc.reason == "replayed" else logging.INFO
+            log.log(level, "message rejected (%s): %s", exc.reason, exc)
             return exc.status, {"error": str(exc), "reason": exc.reason}
         except Exception as exc:  # a bug must not take the member down; it is logged loudly
             log.exception("message handling failed")
