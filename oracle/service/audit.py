@@ -7,6 +7,9 @@ by the CID it names (raw codec, else dag-pb) from the store, which re-hashes it;
    identical to the published one (same solution, same cut, same VRF picks);
 2. `mcf` and `lp` must serve the same units per task at the same cost and keep the same moves
    and reassignments (their entries may differ among equal optima);
+   in an energy-aware round (inputs.energy_weight > 0) the pair costs carry energy surcharges,
+   so `mcf` (the members' path there) is the reference of 1., `structured` does not apply, and
+   `lp` must reach the same served units and the same price + energy objective;
 3. every report of the service round rebuilt from the document must have the digest the chain
    accepted (ReportAccepted.reportDigest);
 4. in each report's transaction, every entry either created the matching assignment
@@ -29,7 +32,7 @@ from oracle.cid import onchain_to_cid
 from oracle.reports import Domain, report_digest
 from oracle.service.document import DocumentError, build_document, parse_document, published_proofs
 from oracle.service.errors import ServiceError
-from oracle.service.solve import Solution, solve
+from oracle.service.solve import Solution, energy_costs, objective, solve
 from oracle.service.transmitter import reason_name
 
 RAW, DAG_PB = 0x55, 0x70
@@ -130,36 +133,54 @@ def audit_round(
             raise AuditError("the document publishes no VRF proof for a reassignment it needs")
         return by_alpha[alpha]
 
+    energy = inputs.energy_aware
+    reference_path = "mcf" if energy else "structured"
+    costs = energy_costs(inputs)
+    chosen = list(paths)
+    if energy and "structured" in chosen:
+        chosen.remove("structured")
+        audit.check(True, "structured: not applicable (energy-aware round, pair surcharges)")
+        if "mcf" not in chosen:
+            chosen.insert(0, "mcf")
     solutions: dict[str, Solution] = {}
-    for path in paths:
+    for path in chosen:
         try:
             solutions[path] = solve(inputs, prove, path=path)  # type: ignore[arg-type]
         except Exception as exc:  # a solver failure is a finding, not a crash
             audit.check(False, f"{path}: re-solve failed: {type(exc).__name__}: {exc}")
-    reference = solutions.get("structured")
+    reference = solutions.get(reference_path)
     if reference is None:
         return audit
     rebuilt = build_document(inputs, reference)
     audit.check(
         rebuilt.data == data,
-        "structured: re-solved document is byte-identical to the published one"
+        f"{reference_path}: re-solved document is byte-identical to the published one"
         if rebuilt.data == data
-        else "structured: re-solved document DIFFERS from the published one",
+        else f"{reference_path}: re-solved document DIFFERS from the published one",
     )
+    if energy:
+        audit.check(True, f"energy-aware round: {inputs.energy_weight} wei/kWh, "
+                          f"{reference.energy or 'no allocation'}")  # fmt: skip
+    measure = "price + energy cost" if energy else "cost"
     for path, other in solutions.items():
-        if path == "structured":
+        if path == reference_path:
             continue
+        want, value = (
+            (objective(reference.allocation, costs), objective(other.allocation, costs))
+            if energy
+            else (reference.allocation.cost, other.allocation.cost)
+        )
         same = (
             _served(other.allocation) == _served(reference.allocation)
-            and other.allocation.cost == reference.allocation.cost
+            and value == want
             and other.moves == reference.moves
             and other.reassignments == reference.reassignments
         )
         audit.check(
             same,
-            f"{path}: same served units per task ({reference.allocation.served_units}) and cost "
-            f"({reference.allocation.cost} wei/h)" if same
-            else f"{path}: served units or cost DIFFER from structured",
+            f"{path}: same served units per task ({reference.allocation.served_units}) and "
+            f"{measure} ({want} wei/h)" if same
+            else f"{path}: served units or {measure} DIFFER from {reference_path}",
         )  # fmt: skip
     reports = {r.round: r for r in rebuilt.reports()}
     domain = Domain(inputs.chain_id, inputs.verifier)

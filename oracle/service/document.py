@@ -41,6 +41,13 @@ def _big(value: int) -> int | str:
 
 
 def solution_dict(solution: Solution) -> dict[str, Any]:
+    value = _solution_dict(solution)
+    if solution.energy:  # energy-aware rounds only: the others' documents stay as they were
+        value["energy"] = solution.energy
+    return value
+
+
+def _solution_dict(solution: Solution) -> dict[str, Any]:
     return {
         "allocation": solution.allocation.to_dict(),
         "moves": [[m.assignment_id, m.to_node_id] for m in solution.moves],

@@ -101,6 +101,10 @@ class NodeRow:
     price: int
     load_bps: int
     last_heartbeat_at: int
+    watts: int = 0
+    """Power of the node's last heartbeat (W). Read only when the round is energy-aware
+    (`RoundInputs.energy_weight` > 0), the only case where it is an input of the solution;
+    0 otherwise, and then not written to the document."""
 
     @property
     def free(self) -> int:
@@ -165,6 +169,16 @@ class RoundInputs:
     heartbeat_timeout: int = 0
     """NodeRegistry's heartbeat timeout at the snapshot: a node whose last heartbeat is older
     gets no new work (it is about to be reported failed); 0 = no such rule."""
+    energy_weight: int = 0
+    """ReportVerifier.energyWeight() at the snapshot: VER wei per kWh the allocation charges
+    for each node's measured energy (see `oracle.service.solve.energy_surcharge`); 0 = the
+    energy-aware mode is off. Written to the document only when > 0 (with the nodes' watts),
+    so the documents of rounds with the mode off are byte for byte what they were before it
+    existed."""
+
+    @property
+    def energy_aware(self) -> bool:
+        return self.energy_weight > 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON value of the inputs: `_jsonable(dataclasses.asdict(self))`, built column-wise
@@ -177,6 +191,10 @@ class RoundInputs:
         value["parameters"] = _jsonable(asdict(self.parameters))
         for name, row_type in _TABLES.items():
             value[name] = _table(getattr(self, name), row_type)
+        if not self.energy_aware:
+            del value["energy_weight"]
+            for row in value["nodes"]:
+                del row["watts"]
         return value
 
     @classmethod
@@ -200,6 +218,7 @@ class RoundInputs:
             running=tuple(AssignmentRow(**_ints(a)) for a in raw["running"]),
             failed=tuple(FailedRow(**_ints(f)) for f in raw["failed"]),
             heartbeat_timeout=int(raw.get("heartbeat_timeout", 0)),
+            energy_weight=int(raw.get("energy_weight", 0)),
         )
 
 

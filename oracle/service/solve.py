@@ -20,7 +20,14 @@ From `RoundInputs` (chain state at the snapshot block), in this order:
    target is eligible and has the units, counted without crediting sources (so the allocations of
    the same report, applied first on-chain, never take units a move needs).
 4. **Allocation** (`oracle.allocation.allocate`) of the pending units not being reassigned, on
-   the free units left by steps 2 and 3, at each node's own price.
+   the free units left by steps 2 and 3, at each node's own price. In an energy-aware round
+   (`RoundInputs.energy_weight` > 0, ReportVerifier.energyWeight() at the snapshot) every
+   eligible pair also carries its node's energy cost per unit-hour (`energy_surcharge`) as a
+   surcharge, so the allocation runs on the `mcf` path and minimises price + energy cost; the
+   served units and the prices paid are the same rule's, and steps 1-3 do not change. Should
+   the surcharged costs not fit the `mcf` path's int64 range (node prices off the
+   `ENERGY_QUANTUM` grid on a large network), the round falls back to the prices alone and the
+   document says so (`Solution.energy`): every member and auditor hits the same bound.
 
 `cut` then splits the entries into reports under the gas cap with the measured per-entry
 bounds of `GasTable`: reassignments first, in reports of their own (the chain applies a report's
@@ -37,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from oracle import sortition, vrf
-from oracle.allocation import Allocation, Node, Snapshot, Task, allocate
+from oracle.allocation import Allocation, CostOverflow, Node, Snapshot, Surcharge, Task, allocate
 from oracle.allocation.paths import Path
 from oracle.balancing import Assignment, LoadNode, LoadState, balance
 from oracle.reports import Candidate, MoveEntry, ReassignmentEntry
@@ -55,6 +62,49 @@ from oracle.service.inputs import (
 UINT32_MAX = 2**32 - 1
 Prover = Callable[[bytes], bytes]
 
+ENERGY_QUANTUM = 10**9
+"""Energy surcharges are whole multiples of 10**9 wei (a billionth of a VER per unit-hour,
+far below any price step that matters). The `mcf` path divides every cost by the gcd of the
+cost differences to fit OR-tools' int64 range; surcharges on a coarse grid keep that gcd as
+large as the node prices allow (prices in whole gwei-VER: any realistic price list), where
+arbitrary wei amounts would bring it down to 1 and 1-VER prices out of range."""
+
+ENERGY_FALLBACK = "not applied: price + energy costs exceed the mcf path's int64 range"
+
+
+def energy_surcharge(node: NodeRow, weight: int) -> int:
+    """The energy cost of one unit-hour on `node`, in VER wei, at `weight` wei per kWh.
+
+    The node's measured power per unit of capacity (watts of its last heartbeat / capacity,
+    the power split evenly over its units) for one hour is watts / capacity Wh, i.e.
+    watts / (1000 * capacity) kWh, so the cost is watts * weight / (1000 * capacity) wei.
+    Integers only, one rounding: the exact quotient rounded down (floor division of
+    watts * weight by 1000 * capacity), then down to a multiple of `ENERGY_QUANTUM`.
+
+    A node with no watts on record (no heartbeat since it registered, or an agent that reads no
+    power) costs 0: there is no measurement to charge, and an estimate (a class average, a
+    guess) would be a number the chain does not hold, which every member and auditor would have
+    to agree on. This favours nodes that report no power; the registry records each heartbeat's
+    measurement source, so a stricter rule can come from there."""
+    if weight <= 0 or node.watts <= 0 or node.capacity <= 0:
+        return 0
+    wei = node.watts * weight // (1000 * node.capacity)
+    return wei - wei % ENERGY_QUANTUM
+
+
+def energy_costs(inputs: RoundInputs) -> dict[int, int]:
+    """Node id -> `energy_surcharge` of every node with a non-zero one (empty when the mode is
+    off)."""
+    if not inputs.energy_aware:
+        return {}
+    costs = {n.id: energy_surcharge(n, inputs.energy_weight) for n in inputs.nodes}
+    return {node: wei for node, wei in costs.items() if wei > 0}
+
+
+def objective(allocation: Allocation, costs: dict[int, int]) -> int:
+    """What the allocation minimises, wei per hour: units * (price + energy cost) summed."""
+    return sum(e.units * (e.price + costs.get(e.node, 0)) for e in allocation.entries)
+
 
 @dataclass(frozen=True)
 class Solution:
@@ -63,6 +113,9 @@ class Solution:
     reassignments: tuple[ReassignmentEntry, ...]
     no_new_work: tuple[int, ...]
     """Active or Throttled nodes that got no new work (throttled, or overloaded by outside work)."""
+    energy: str = ""
+    """"" when the round is not energy-aware, "applied" when the allocation ran with the energy
+    surcharges, else why not (`ENERGY_FALLBACK`)."""
 
     @property
     def entry_count(self) -> int:
@@ -232,12 +285,43 @@ def solve(inputs: RoundInputs, prove: Prover, *, path: Path | None = None) -> So
             if t.pending - reassigned_units.get(t.id, 0) > 0
         ),
     )
-    allocation = allocate(snapshot, path)
+    energy = ""
+    if inputs.energy_aware:
+        energy = "applied"
+        surcharges = _surcharges(snapshot, energy_costs(inputs))
+        try:
+            allocation = allocate(Snapshot(snapshot.classes, snapshot.nodes, snapshot.tasks,
+                                           surcharges), path)  # fmt: skip
+        except CostOverflow:
+            if not surcharges:
+                raise
+            energy = ENERGY_FALLBACK
+            allocation = allocate(snapshot, None if path == "mcf" else path)
+    else:
+        allocation = allocate(snapshot, path)
     return Solution(
         allocation=allocation,
         moves=tuple(moves),
         reassignments=tuple(reassignments),
         no_new_work=tuple(sorted(n.id for n in inputs.nodes if n.id in blocked)),
+        energy=energy,
+    )
+
+
+def _surcharges(snapshot: Snapshot, costs: dict[int, int]) -> tuple[Surcharge, ...]:
+    """The energy surcharge of every pair that can carry flow: an eligible node (active, free
+    units) with a cost, and a task of its class whose cap admits its price. Pairs the allocation
+    cannot use are left out (a surcharge there has no effect, and a class of n nodes and m
+    tasks would otherwise give n * m of them)."""
+    by_class: dict[str, list[Node]] = {}
+    for n in snapshot.nodes:
+        if n.status == "active" and n.free_units > 0 and n.id in costs:
+            by_class.setdefault(n.resource_class, []).append(n)
+    return tuple(
+        Surcharge(task=t.id, node=n.id, wei=costs[n.id])
+        for t in snapshot.tasks
+        for n in by_class.get(t.resource_class, ())
+        if n.price <= t.max_price
     )
 
 
