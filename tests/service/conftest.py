@@ -1,0 +1,3 @@
+from tests._localnet import localnet
+
+__all__ = ["localnet"]
