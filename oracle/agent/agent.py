@@ -10,7 +10,10 @@ Start-up (`start`):
    `resumePoint` (its own latest checkpoint, else the one of the assignment it resumes), whose
    bytes are fetched from the store and re-hashed; a local checkpoint stored but never committed
    is reported and recomputed, never reported as done;
-5. the heartbeat thread starts.
+5. energy: the chain's counter for the node is read (the local counter is raised to it if the
+   local state lagged, so no heartbeat ever sends a smaller one) and the declared renewable
+   share is sent if the settings' differs from the chain's;
+6. the heartbeat thread starts.
 
 The loop (`run`) polls the events every `poll_interval`, opens new assignments, drops those the
 chain closed, and gives each running assignment a slice of work; a checkpoint is stored (put +
@@ -33,7 +36,7 @@ from eth_account.signers.local import LocalAccount
 
 from oracle.agent import reads
 from oracle.agent.errors import ResumeRefused, SpecError
-from oracle.agent.heartbeat import Beat, HeartbeatLoop, heartbeat_args, heartbeat_inputs
+from oracle.agent.heartbeat import Beat, HeartbeatCalls, HeartbeatLoop
 from oracle.agent.metrics import AgentMetrics, MetricsObserver
 from oracle.agent.progress import Progress, report
 from oracle.agent.registration import NodeOffer, ensure_registered
@@ -152,12 +155,15 @@ class NodeAgent:
         self._stop = threading.Event()
         self._node: reads.NodeView | None = None
         self._node_lock = threading.Lock()
-        self._heartbeat_inputs = heartbeat_inputs(self.contracts.registry)
+        self._heartbeat_calls = HeartbeatCalls(self.contracts.registry)
+        self._chain_counter = 0  # the energy counter the chain holds for the node (0: none)
+        self._sent_counter: int | None = None  # the counter of the heartbeat last sent
 
     # ================================================================== start-up
     def start(self) -> None:
         self._resume_transactions()
         self._register()
+        self._energy_at_start()
         self._start_heartbeats()  # before the catch-up: a long history never delays liveness
         self._watch()
         self._reconcile()
@@ -206,6 +212,66 @@ class NodeAgent:
                     f"the node offers {node.capacity} units on chain, the settings say "
                     f"{self.offer.capacity}: the chain's capacity applies",
                 )
+
+    def _energy_at_start(self) -> None:
+        """Reads the node's energy on chain: the counter its last heartbeat carried (the local
+        counter never restarts below it) and the declared renewable share."""
+        if not reads.has_energy(self.contracts):
+            return
+        try:
+            energy = reads.energy(self.contracts, self.node_id)
+        except ChainError as exc:
+            self._show("problem", f"reading the node's energy on chain failed: {exc}")
+            return
+        self._chain_counter = energy.counter_j
+        local = self.telemetry.energy_j
+        if self.telemetry.adopt(energy.counter_j):
+            self.state.save_energy(self.telemetry.energy_j)
+            self._show(
+                "energy",
+                f"the chain holds energy counter {energy.counter_j:,} J for node {self.node_id}, "
+                f"above this agent's {local:,.0f} J (local state lost or behind): counting on "
+                "from the chain's",
+            )
+        self._show(
+            "energy",
+            f"node {self.node_id}: {energy.energy_j / 3.6e6:,.3f} kWh credited on chain "
+            f"({'measured' if energy.measured else 'estimated'} last), energy counter "
+            f"{self.telemetry.energy_j:,.0f} J, renewable share {energy.renewable_bps / 100:g} % "
+            "(declared)",
+            energy_j=energy.energy_j,
+            counter_j=int(self.telemetry.energy_j),
+        )
+        self._declare_renewable(energy.renewable_bps)
+
+    def _declare_renewable(self, on_chain_bps: int) -> None:
+        """Declares the settings' renewable share once: when it differs from the chain's, or
+        when its evidence URI differs from the one this agent declared last (the registry emits
+        the URI without storing it). Idempotent across restarts."""
+        wanted = self.settings.renewable_bps
+        if wanted is None:
+            return
+        uri = self.settings.renewable_evidence_uri
+        last_uri = self.state.declared_evidence()
+        if wanted == on_chain_bps and (last_uri is None or last_uri == uri):
+            return
+        call = self.contracts.registry.functions.declareRenewableShare(self.node_id, wanted, uri)
+        try:
+            outcome = self.sender.send(call, purpose="renewable", timeout=self.settings.tx_timeout)
+        except ChainError as exc:
+            self._show("problem", f"declaring the renewable share {wanted / 100:g} % failed: {exc}")
+            return
+        if not outcome.mined:
+            self._show("problem", f"declaring the renewable share: {outcome.state}")
+            return
+        self.state.save_declared_evidence(uri)
+        self._show(
+            "energy",
+            f"declared renewable share {wanted / 100:g} % (was {on_chain_bps / 100:g} %)"
+            + (f", evidence {uri}" if uri else ", no evidence URI")
+            + f" (block {outcome.block_number})",
+            renewable_bps=wanted,
+        )
 
     def _watch(self) -> None:
         record = self.chain.record
@@ -723,16 +789,48 @@ class NodeAgent:
         self.heartbeats.start()
 
     def _send_heartbeat(self, reading: Reading) -> TxOutcome:
-        args = heartbeat_args(self._heartbeat_inputs, self.node_id, reading)
-        return self.sender.send(
-            self.contracts.registry.functions.heartbeat(*args),
-            purpose="heartbeat",
-            timeout=self.settings.tx_timeout,
-        )
+        """The heartbeat for `reading`: with the energy counter when the reading has one (the
+        registry then credits its increase as measured), else without (estimated). A counter
+        below the chain's would revert (NodeRegistryEnergyCounterBackwards): that heartbeat goes
+        without it, which starts a new baseline, and the reason is logged."""
+        # persisted before it is sent: a restart never starts below what the chain holds
+        self.state.save_energy(self.telemetry.energy_j)
+        counter = reading.energy_j or 0
+        use = counter > 0
+        if use and counter < self._chain_counter:
+            self._show(
+                "problem",
+                f"energy counter {counter:,} J is below the {self._chain_counter:,} J the chain "
+                "holds for this node: this heartbeat goes without it (estimated) to start a new "
+                "baseline",
+            )
+            use = False
+        call, sent = self._heartbeat_calls.call(self.node_id, reading, counter=use)
+        try:
+            outcome = self._send_beat(call)
+        except TransactionReverted as exc:
+            revert = exc.revert if isinstance(exc.revert, DecodedRevert) else None
+            if not sent or revert is None or revert.name != "NodeRegistryEnergyCounterBackwards":
+                raise
+            self._show(
+                "problem",
+                f"the registry refused energy counter {counter:,} J: it holds "
+                f"{int(revert.arg('previousJ')):,} J for this node; sending this heartbeat "
+                "without the counter (estimated) to start a new baseline",
+            )
+            call, sent = self._heartbeat_calls.call(self.node_id, reading, counter=False)
+            outcome = self._send_beat(call)
+        self._sent_counter = counter if sent else None
+        if outcome.mined:
+            self._chain_counter = counter if sent else 0
+        return outcome
+
+    def _send_beat(self, call: Any) -> TxOutcome:
+        return self.sender.send(call, purpose="heartbeat", timeout=self.settings.tx_timeout)
 
     def _on_beat(self, beat: Beat) -> None:
         self.metrics.record_reading(beat.reading, beat.seconds, self.telemetry.last_joules)
-        self.state.save_energy(self.telemetry.energy_j)
+        self.metrics.energy_counter.set(self.telemetry.energy_j)
         if self.heartbeats is not None and self.heartbeats.beats % PRUNE_EVERY_BEATS == 1:
             self.state.prune_heartbeats(time.time() - KEEP_HEARTBEAT_ROWS_SECONDS)
         if beat.error is not None:
@@ -751,13 +849,17 @@ class NodeAgent:
         if node is not None:
             self._set_node(node)
         status = f"  node {node.status_name}" if node is not None else ""
+        sent = self._sent_counter
+        energy = f"  counter {sent:,} J" if sent is not None else ""
         self._show(
             "heartbeat",
-            f"{beat.reading.describe()}  gas {gas:,}  block {beat.outcome.block_number}{status}",
+            f"{beat.reading.describe()}{energy}  gas {gas:,}  block "
+            f"{beat.outcome.block_number}{status}",
             load_bps=beat.reading.load_bps,
             watts=beat.reading.watts,
             source=beat.reading.source,
             measured=beat.reading.measured,
+            counter_j=sent,
         )
 
     def _set_node(self, node: reads.NodeView) -> None:

@@ -53,6 +53,8 @@ _FLAGS: list[tuple[str, Any, str]] = [
     ("--ipfs-url", str, "IPFS RPC API; checkpoints go to IPFS instead of the folder"),
     ("--telemetry", click.Choice(["auto", "nvml", "rapl", "estimate"]), "power source"),
     ("--tdp-watts", int, "declared full-load power, for the estimate"),
+    ("--renewable-bps", int, "declared renewable share, basis points (8000 = 80 %)"),
+    ("--renewable-evidence-uri", str, "evidence of the renewable share (certificate URI)"),
     ("--withdraw-threshold", str, "withdraw earnings from this many VER on (0 = never)"),
     ("--metrics-port", int, "serve /metrics and /healthz on this port (0: any free port)"),
     ("--metrics-host", str, "address of the metrics server (default 127.0.0.1)"),

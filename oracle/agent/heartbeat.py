@@ -4,7 +4,13 @@ make the node look dead).
 
 The call's arguments are matched by NAME to the committed ABI (`nodeId`, `loadBps`, `watts`, and
 the energy fields of issue 13 when they are there: an energy counter, a measured/estimated flag),
-so the agent sends exactly what the deployed registry takes."""
+so the agent sends exactly what the deployed registry takes.
+
+The registry has two overloads (issue 13): `heartbeat(nodeId, loadBps, watts, energyJ)` carries
+the node's own monotonic energy counter (measured: NVML total energy, RAPL energy_uj) and
+`heartbeat(nodeId, loadBps, watts)` none (estimated: watts x time). `HeartbeatCalls` picks the
+first for a reading with a counter, the second otherwise, by signature (web3 resolves overloads
+by `get_function_by_signature`)."""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from oracle.agent.errors import AgentError
@@ -63,6 +69,52 @@ def heartbeat_args(inputs: list[dict[str, Any]], node_id: int, reading: Reading)
             value = min(int(value), 2 ** int(kind[4:]) - 1)  # a field too narrow saturates
         args.append(value)
     return args
+
+
+def _signature(inputs: list[dict[str, Any]]) -> str:
+    return "heartbeat(" + ",".join(str(i["type"]) for i in inputs) + ")"
+
+
+def _takes_counter(inputs: list[dict[str, Any]]) -> bool:
+    return any("energy" in str(i["name"]).lower() or "counter" in str(i["name"]).lower()
+               for i in inputs)  # fmt: skip
+
+
+class HeartbeatCalls:
+    """The heartbeat call for a reading: the overload with the energy counter when the reading
+    has one (and the registry takes one), else the one without; arguments by name."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+        overloads = [
+            e for e in registry.abi if e.get("type") == "function" and e["name"] == "heartbeat"
+        ]
+        if not overloads:
+            raise AgentError("the NodeRegistry ABI has no heartbeat function")
+        with_counter = [e["inputs"] for e in overloads if _takes_counter(e["inputs"])]
+        without = [e["inputs"] for e in overloads if not _takes_counter(e["inputs"])]
+        self.counter_inputs: list[dict[str, Any]] | None = with_counter[0] if with_counter else None
+        # a registry with only the counter overload takes 0 as "no counter"
+        self.plain_inputs: list[dict[str, Any]] = without[0] if without else with_counter[0]
+
+    @property
+    def counter_signature(self) -> str | None:
+        return None if self.counter_inputs is None else _signature(self.counter_inputs)
+
+    @property
+    def plain_signature(self) -> str:
+        return _signature(self.plain_inputs)
+
+    def call(self, node_id: int, reading: Reading, *, counter: bool) -> tuple[Any, bool]:
+        """(the web3 call, whether it carries the counter). `counter` asks for the counter
+        overload; it is used only when the reading has a counter above 0 (0 means none)."""
+        if counter and self.counter_inputs is not None and (reading.energy_j or 0) > 0:
+            inputs, sent = self.counter_inputs, True
+        else:
+            inputs, sent = self.plain_inputs, False
+            reading = replace(reading, energy_j=None)
+        function = self.registry.get_function_by_signature(_signature(inputs))
+        return function(*heartbeat_args(inputs, node_id, reading)), sent
 
 
 def _energy_scale(name: str) -> float:

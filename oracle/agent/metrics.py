@@ -43,6 +43,11 @@ class AgentMetrics:
             ["source"],
             registry=r,
         )
+        self.energy_counter = Gauge(
+            "verai_agent_energy_counter_joules",
+            "The node's monotonic energy counter (hardware counters only), sent with heartbeats",
+            registry=r,
+        )
         self.measured = Gauge(
             "verai_agent_power_measured", "1 when the power is measured, 0 estimated", registry=r
         )

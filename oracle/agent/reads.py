@@ -93,6 +93,30 @@ def node(contracts: Contracts, node_id: int, block: int | str = "latest") -> Nod
     )
 
 
+@dataclass(frozen=True)
+class EnergyView:
+    """NodeRegistry.energyOf: joules credited, the counter of the last heartbeat (0: estimated),
+    whether it is measured, the declared renewable share (basis points)."""
+
+    energy_j: int
+    counter_j: int
+    measured: bool
+    renewable_bps: int
+
+
+def has_energy(contracts: Contracts) -> bool:
+    """True when the registry's ABI has the energy views (issue 13)."""
+    return any(e.get("name") == "energyOf" for e in contracts.registry.abi)
+
+
+def energy(contracts: Contracts, node_id: int, block: int | str = "latest") -> EnergyView:
+    function = contracts.registry.functions.energyOf(node_id)
+    f = _fields(function, read(function, block))
+    return EnergyView(
+        int(f["energyJ"]), int(f["counterJ"]), bool(f["measured"]), int(f["renewableBps"])
+    )
+
+
 def resume_point(contracts: Contracts, assignment_id: int, block: int | str) -> ResumePoint:
     source, step, cid = read(contracts.checkpoints.functions.resumePoint(assignment_id), block)
     return ResumePoint(int(source), int(step), bytes(cid))

@@ -96,6 +96,16 @@ class AgentSettings(SignerSettings):
         0, ge=0, le=2**24 - 1, description="declared power at full load, for the estimate"
     )
     rapl_root: Path = Field(DEFAULT_RAPL_ROOT, description="powercap sysfs folder (RAPL)")
+    renewable_bps: int | None = Field(
+        None,
+        ge=0,
+        le=10_000,
+        description="declared renewable share of the node's electricity, basis points "
+        "(0-10000, 8000 = 80 %); declared on chain at start when it differs (unset: leave it)",
+    )
+    renewable_evidence_uri: str = Field(
+        "", description="where the renewable share's evidence is (certificate, utility statement)"
+    )
 
     # ------------------------------------------------------------------ money
     withdraw_threshold: str = Field(

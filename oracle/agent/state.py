@@ -193,5 +193,17 @@ class AgentState:
         return 0.0 if value is None else float(value)
 
     def save_energy(self, joules: float) -> None:
+        """Persists the energy counter; called before each heartbeat is sent, so the counter on
+        chain is never above the one a restart starts from."""
         with self.db.transaction():
             self.db.set_meta("agent.energy_j", repr(float(joules)))
+
+    # ------------------------------------------------------------------ renewable share
+    def declared_evidence(self) -> str | None:
+        """The evidence URI of this agent's last renewable-share declaration (None: none yet;
+        the registry emits the URI but does not store it)."""
+        return self.db.get_meta("agent.renewable_evidence_uri")
+
+    def save_declared_evidence(self, uri: str) -> None:
+        with self.db.transaction():
+            self.db.set_meta("agent.renewable_evidence_uri", uri)

@@ -70,6 +70,8 @@ CASES: list[tuple[str, Any, str]] = [
      r"http://127\.0\.0\.1:\d+ serves chain 84532"),
     ("env:VERAI_PRICE", "lots", r"setting price \(VERAI_PRICE\) = 'lots': 'lots' is not an "
      r"amount"),
+    ("renewable_bps", 12_000, r"setting renewable_bps \(VERAI_RENEWABLE_BPS\) = 12000: Input "
+     r"should be less than or equal to 10000"),
 ]  # fmt: skip
 
 

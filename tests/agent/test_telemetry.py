@@ -58,7 +58,10 @@ def test_nvml_board_without_counter_uses_power_readings() -> None:
     assert source.devices == [(0, "power")]
     clock.advance(4)
     reading = telemetry.read()
-    assert (reading.watts, reading.energy_j, reading.source) == (212, 849, "nvml")
+    # measured power, but no energy counter: nothing for the chain's counter (power x time)
+    assert (reading.watts, reading.energy_j, reading.source) == (212, None, "nvml")
+    assert (source.has_counter, reading.measured, telemetry.last_joules) == (False, True, 849.6)
+    assert telemetry.energy_j == 0
 
 
 def test_missing_nvml_library_degrades_to_the_next_source_with_one_log_line(

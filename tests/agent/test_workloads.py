@@ -13,7 +13,7 @@ import pytest
 
 from oracle.agent.command_workload import CommandWorkload, pack_folder, unpack_folder
 from oracle.agent.errors import AgentError, SpecError
-from oracle.agent.heartbeat import heartbeat_args, heartbeat_inputs
+from oracle.agent.heartbeat import HeartbeatCalls, heartbeat_args, heartbeat_inputs
 from oracle.agent.run import CheckpointPolicy
 from oracle.agent.spec import build_workload, fetch_spec, parse_spec
 from oracle.agent.telemetry import Reading
@@ -188,6 +188,38 @@ def test_heartbeat_args_fill_energy_fields_by_name() -> None:
     assert heartbeat_args(inputs, 9, estimated) == [9, 1, 2, 0, False]
     with pytest.raises(AgentError, match="takes mood \\(uint8\\), which this agent cannot fill"):
         heartbeat_args(heartbeat_inputs(_Registry(_heartbeat(("mood", "uint8")))), 1, measured)
+
+
+class _Overloads(_Registry):
+    def get_function_by_signature(self, signature: str) -> object:
+        return lambda *args: (signature, list(args))
+
+
+def test_heartbeat_calls_send_the_counter_only_when_the_reading_has_one() -> None:
+    calls = HeartbeatCalls(_Overloads(load_abi("NodeRegistry")))
+    assert calls.counter_signature == "heartbeat(uint256,uint256,uint256,uint256)"
+    assert calls.plain_signature == "heartbeat(uint256,uint256,uint256)"
+    rapl = Reading(load_bps=4200, watts=310, energy_j=99, source="rapl", measured=True)
+    assert calls.call(5, rapl, counter=True) == (
+        ("heartbeat(uint256,uint256,uint256,uint256)", [5, 4200, 310, 99]),
+        True,
+    )
+    # asked to leave it out (a new baseline), no counter yet (0 J), or none at all: 3 arguments
+    zero = Reading(load_bps=1, watts=2, energy_j=0, source="rapl", measured=True)
+    estimate = Reading(load_bps=1, watts=2, energy_j=None, source="estimate", measured=False)
+    for reading, wanted in ((rapl, False), (zero, True), (estimate, True)):
+        call, sent = calls.call(5, reading, counter=wanted)
+        assert not sent and call[0] == "heartbeat(uint256,uint256,uint256)"
+    # a registry with the counter overload only takes 0 as "no counter"
+    only = HeartbeatCalls(
+        _Overloads(
+            _heartbeat(
+                ("nodeId", "uint256"), ("loadBps", "uint256"), ("watts", "uint256"),
+                ("energyJ", "uint256"),
+            )
+        )
+    )  # fmt: skip
+    assert only.call(1, estimate, counter=True)[0][1] == [1, 1, 2, 0]
 
 
 def test_finished_heartbeat_rows_are_pruned_pending_ones_kept(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from oracle.agent.telemetry.reading import PowerSample
 class EstimateSource:
     name = "estimate"
     measured = False
+    has_counter = False
 
     def __init__(self, tdp_watts: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.tdp_watts = tdp_watts

@@ -48,6 +48,12 @@ class NvmlSource:
         self._last = 0.0
 
     @property
+    def has_counter(self) -> bool:
+        """True when every GPU in use has the total energy counter (a board with power
+        readings only makes the node's energy power x time: not sent as a counter)."""
+        return bool(self._devices) and all(d.counter for d in self._devices)
+
+    @property
     def devices(self) -> list[tuple[int, str]]:
         """(index, "energy counter" | "power") of each GPU in use."""
         return [(d.index, "energy counter" if d.counter else "power") for d in self._devices]

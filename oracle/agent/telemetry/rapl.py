@@ -51,6 +51,7 @@ def wrapped_delta(previous: int, current: int, max_range: int) -> int:
 class RaplSource:
     name = "rapl"
     measured = True
+    has_counter = True  # energy_uj
 
     def __init__(
         self, root: Path = Path("/sys/class/powercap"), clock: Callable[[], float] = time.monotonic

@@ -28,7 +28,9 @@ class Reading:
     """One heartbeat's telemetry.
 
     `energy_j` is the node's own monotonic energy counter in joules (kept across restarts), set
-    only while the power is measured; `source` names where the watts came from."""
+    only while the power comes from a source with an energy counter (NVML total energy, RAPL
+    energy_uj): those readings go on chain as measured, with the counter; `source` names where
+    the watts came from."""
 
     load_bps: int
     watts: int
@@ -49,6 +51,12 @@ class PowerSource(Protocol):
 
     name: str
     measured: bool
+
+    @property
+    def has_counter(self) -> bool:
+        """True when the source reads a hardware energy counter (its joules are exact deltas,
+        not power x time): only then does the agent send its energy counter on chain."""
+        ...
 
     def probe(self) -> None:
         """Prepares the source; TelemetryUnavailable when it cannot work on this machine."""

@@ -37,8 +37,9 @@ class Telemetry:
     change, to the next when it stops working. The last source must never fail (the estimate).
 
     The measured-energy counter (joules) only grows, starts from `energy_base_j` (what the
-    previous run of the agent had counted, so it stays monotonic across restarts) and only
-    counts intervals whose power was measured."""
+    previous run of the agent had counted, so it stays monotonic across restarts, also after a
+    reboot reset the hardware counters: only their deltas are added) and only counts intervals
+    read from a hardware energy counter (`has_counter`)."""
 
     def __init__(
         self,
@@ -67,6 +68,15 @@ class Telemetry:
     def energy_j(self) -> float:
         return self._energy_j
 
+    def adopt(self, counter_j: float) -> bool:
+        """Raises the counter to `counter_j` if it is below (the chain already holds a larger
+        counter of this node: the local state was lost or lagged); True if it moved."""
+        with self._lock:
+            if counter_j <= self._energy_j:
+                return False
+            self._energy_j = float(counter_j)
+            return True
+
     def start(self) -> PowerSource:
         """Probes the sources in order; returns the one in use."""
         self._load()  # psutil's first reading is meaningless: prime it
@@ -86,12 +96,13 @@ class Telemetry:
                 except TelemetryUnavailable as exc:
                     self._fall_back(str(exc))
             self.last_joules = max(0.0, sample.joules)
-            if source.measured:
+            counter = source.measured and source.has_counter
+            if counter:
                 self._energy_j += self.last_joules
             return Reading(
                 load_bps=clamp_load(load),
                 watts=clamp_watts(sample.watts),
-                energy_j=int(self._energy_j) if source.measured else None,
+                energy_j=int(self._energy_j) if counter else None,
                 source=source.name,
                 measured=source.measured,
             )
