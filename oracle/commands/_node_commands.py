@@ -1,5 +1,6 @@
 """The contributor's wallet commands of `verai node`: register, status, update-price,
-update-capacity, add-stake, exit, withdraw (`run`, the agent itself, is oracle/agent/cli.py)."""
+update-capacity, add-stake, renewable, exit, withdraw (`run`, the agent itself, is
+oracle/agent/cli.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from oracle.agent.registration import (
     ensure_registered,
     find_node,
 )
-from oracle.commands._options import AMOUNT, WalletOptions, json_option, wallet_command, yes_option
+from oracle.commands._energy import bps_text, node_energy, show_node_energy
+from oracle.commands._options import (
+    AMOUNT,
+    SHARE,
+    WalletOptions,
+    json_option,
+    wallet_command,
+    yes_option,
+)
 from oracle.commands._output import (
     amount,
     emit_json,
@@ -153,7 +162,8 @@ def _print_registration(
 @json_option
 @wallet_command(signs=False)
 def status(node_id: int | None, as_json: bool, opts: WalletOptions) -> None:
-    """A node's status, reserved/capacity, price, stake, last heartbeat, watts and the owner's
+    """A node's status, reserved/capacity, price, stake, last heartbeat, watts, energy (kWh the
+    registry credited, measured or estimated; the declared renewable share) and the owner's
     earnings; without ID, every node of the wallet (--address / --account / --keystore)."""
     session = Session(opts)
     owner: str | None = None
@@ -186,6 +196,10 @@ def status(node_id: int | None, as_json: bool, opts: WalletOptions) -> None:
             row["suspected_by"] = suspicion["reporter"] if open_ else None
             row["suspected_at"] = int(suspicion["suspectedAt"]) if open_ else None
             row["failable_at"] = int(suspicion["failableAt"]) if open_ else None
+    has_energy = has_function(session.contracts.registry, "energyOf")  # issue 13
+    energies = session.views([registry.energyOf(i) for i in ids]) if has_energy else []
+    for row, energy in zip(rows, energies or [None] * len(rows), strict=True):
+        row.update(node_energy(energy))
     if as_json:
         doc: dict[str, Any] = {
             "schema": "verai.node.status/1",
@@ -254,6 +268,9 @@ def _render_one(n: dict[str, Any], now: int, block: int) -> str:
             f"{n['load_bps'] / 100:g} %, {n['watts']} W{limit})",
         ),
     ]
+    if n.get("energy"):
+        energy, renewable = show_node_energy(n["energy"])
+        pairs += [("energy", energy), ("renewable", renewable)]
     if n["unbonding_ends_at"]:
         pairs.append(("unbonding", f"ends {show_time(n['unbonding_ends_at'], now)}"))
     if n.get("suspected_at"):
@@ -269,23 +286,34 @@ def _render_one(n: dict[str, Any], now: int, block: int) -> str:
 
 
 def _render_many(rows: list[dict[str, Any]], now: int) -> str:
-    return table(
-        ("node", "class", "status", "reserved/capacity", "price", "stake", "heartbeat", "watts"),
-        [
-            (
-                n["node_id"],
-                n["class"],
-                n["status"],
-                f"{n['reserved']}/{n['capacity']}",
-                show_price(int(n["price"])),
-                show_ver(int(n["stake"])),
-                show_age(n["last_heartbeat_at"], now),
-                f"{n['watts']} W",
+    headers: tuple[str, ...] = (
+        "node", "class", "status", "reserved/capacity", "price", "stake", "heartbeat", "watts",
+    )  # fmt: skip
+    energy = any(n.get("energy") for n in rows)
+    if energy:
+        headers += ("kWh", "source", "renewable")
+    lines = []
+    for n in rows:
+        line: tuple[object, ...] = (
+            n["node_id"],
+            n["class"],
+            n["status"],
+            f"{n['reserved']}/{n['capacity']}",
+            show_price(int(n["price"])),
+            show_ver(int(n["stake"])),
+            show_age(n["last_heartbeat_at"], now),
+            f"{n['watts']} W",
+        )
+        if energy:
+            e = n.get("energy") or {}
+            bps = int(e.get("renewable_bps", 0))
+            line += (
+                e.get("energy_kwh", "-"),
+                e.get("source", "-"),
+                f"{bps_text(bps)} declared" if bps else "not declared",
             )
-            for n in rows
-        ],
-        right="stake,watts",
-    )
+        lines.append(line)
+    return table(headers, lines, right="stake,watts,kWh")
 
 
 # -------------------------------------------------------------------------------- changes
@@ -386,6 +414,49 @@ def add_stake(node_id: int, value: int, yes: bool, opts: WalletOptions) -> None:
     click.echo(f"node {node_id} stakes {show_ver(stake + value)} (tx {sent.outcome.tx_hash})")
 
 
+@click.command("renewable", context_settings={"ignore_unknown_options": True})
+@click.argument("node_id", metavar="ID", type=click.IntRange(min=1))
+@click.argument("share", metavar="SHARE", type=SHARE)
+@click.option(
+    "--evidence",
+    "evidence_uri",
+    default="",
+    metavar="URI",
+    help="Where the evidence is: a certificate, a utility statement (emitted, not stored).",
+)
+@yes_option
+@wallet_command(signs=True)
+def renewable(node_id: int, share: int, evidence_uri: str, yes: bool, opts: WalletOptions) -> None:
+    """Declare that SHARE of node ID's electricity is renewable: a percent (80, 80%, 72.5%)
+    or basis points (7250bps), 0 to 100 %. A declaration by the owner, shown everywhere as
+    declared (never as measured); changeable at any time, each change an event."""
+    session = Session(opts)
+    node = _require_node(session, node_id)
+    _require_owner(session, node_id, node)
+    registry = session.contracts.registry.functions
+    current = int(session.view(registry.energyOf(node_id))["renewableBps"])
+    call = registry.declareRenewableShare(node_id, share, evidence_uri)
+    lines: list[tuple[str, object]] = [
+        ("node", f"{node_id} ({NODE_STATUS[int(node['status'])]})"),
+        ("renewable", f"{bps_text(current)} -> {bps_text(share)} ({share} bps), declared"),
+        ("evidence", evidence_uri or "none"),
+    ]
+    sent = _owner_change(
+        session,
+        node_id,
+        call,
+        f"Declare the renewable share of node {node_id}:",
+        lines,
+        yes,
+        "declareRenewableShare",
+    )
+    click.echo(
+        f"node {node_id} declares {bps_text(share)} renewable"
+        + (f" (evidence {evidence_uri})" if evidence_uri else "")
+        + f" (tx {sent.outcome.tx_hash})"
+    )
+
+
 @click.command("exit")
 @click.argument("node_id", metavar="ID", type=click.IntRange(min=1))
 @yes_option
@@ -458,6 +529,7 @@ WALLET_COMMANDS: list[click.Command] = [
     update_price,
     update_capacity,
     add_stake,
+    renewable,
     exit_node,
     withdraw,
 ]

@@ -57,6 +57,35 @@ class Duration(click.ParamType):
         return seconds
 
 
+class RenewableShare(click.ParamType):
+    """A share of the electricity supply -> basis points (0..10000): a percent ("80", "80%",
+    "72.5 %", at most two decimals: one basis point) or basis points ("7250bps")."""
+
+    name = "SHARE"
+    _PERCENT = re.compile(r"(\d+(?:\.\d{1,2})?)%?")
+    _BPS = re.compile(r"(\d+)bps")
+    EXAMPLES = "a percent 0 to 100 (80, 80%, 72.5%) or basis points 0 to 10000 (7250bps)"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        bps: int | None = None
+        if match := self._BPS.fullmatch(text):
+            bps = int(match.group(1))
+        elif match := self._PERCENT.fullmatch(text):
+            whole, _, cents = match.group(1).partition(".")
+            bps = int(whole) * 100 + int(cents.ljust(2, "0") or 0)
+        label = _label(param)
+        if text.startswith("-"):
+            self.fail(f"{label}: {value!r} is negative ({self.EXAMPLES})", param, ctx)
+        if bps is None:
+            self.fail(f"{label}: {value!r} is not a share ({self.EXAMPLES})", param, ctx)
+        if bps > 10_000:
+            self.fail(f"{label}: {value!r} is above 100 % ({self.EXAMPLES})", param, ctx)
+        return bps
+
+
 def _label(param: click.Parameter | None) -> str:
     if param is None:
         return "amount"
@@ -67,6 +96,7 @@ def _label(param: click.Parameter | None) -> str:
 
 AMOUNT = VerAmount()
 DURATION = Duration()
+SHARE = RenewableShare()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """`verai network status`: the network at one block, from the event cache: nodes by class and
 status, free units and price range per class, open tasks and pending units, the committee's last
-round and its age, the governance parameters."""
+round and its age, the governance parameters, and energy (issue 13): the registry's network and
+per-class totals (`energyTotals()`, kWh, the measured part) and the declared renewable share."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ import click
 
 from oracle.chain.mirror import NodeState, TaskState
 from oracle.commands._cache import CachedState
+from oracle.commands._energy import (
+    energy_totals,
+    renewable_summary,
+    show_energy,
+    show_renewable,
+)
 from oracle.commands._options import WalletOptions, json_option, wallet_command
 from oracle.commands._output import (
     amount,
@@ -82,7 +89,9 @@ def _class_rows(
 @wallet_command(signs=False)
 def status(as_json: bool, opts: WalletOptions) -> None:
     """Nodes by class and status, free units and price range per class, open tasks and pending
-    units, the committee's last round and its age, and the governance parameters."""
+    units, the committee's last round and its age, the governance parameters, and energy: kWh
+    the registry credited (network and per class, the measured part) and the declared renewable
+    share of the nodes."""
     session = Session(opts)
     state = session.cache(quiet=as_json)
     mirror, block, now = state.mirror, state.block, state.timestamp
@@ -130,6 +139,7 @@ def status(as_json: bool, opts: WalletOptions) -> None:
     }
     for name, value in (("escrow", escrow), ("earnings", earnings), ("compensation", compensation)):
         amount(doc["market"], name, value)
+    doc["energy"], doc["renewable"] = _energy(session, state, nodes)
     if as_json:
         emit_json(doc)
         return
@@ -171,6 +181,7 @@ def _render(doc: dict[str, Any]) -> str:
             ),
             ("committee", committee),
             ("parameters", params),
+            *_energy_lines(doc),
         ]
     )
     rows = []
@@ -206,6 +217,58 @@ def _render(doc: dict[str, Any]) -> str:
         rows,
         right="open tasks,pending,min stake",
     )
-    return "\n".join(
-        [head, summary, "", classes, "  (nodes: Active/Throttled/Failed/Exiting/Exited)"]
+    parts = [head, summary, "", classes, "  (nodes: Active/Throttled/Failed/Exiting/Exited)"]
+    if doc.get("energy"):
+        parts += ["", _energy_table(doc["energy"])]
+    return "\n".join(parts)
+
+
+def _energy(
+    session: Session, state: CachedState, nodes: list[NodeState]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """energyTotals() at the pinned block, and the declared renewable share of the nodes (from
+    the event cache when it keeps energy, else energyOf of each node in one batch)."""
+    registry = session.contracts.registry
+    if not has_function(registry, "energyTotals"):
+        return None, None
+    totals = energy_totals(session.view(registry.functions.energyTotals()), session.class_label)
+    energy_at = getattr(state.mirror, "energy_at", None)
+    if energy_at is not None:
+        mine = energy_at(state.block)
+        shares = {i: (int(e.energy_j), int(e.renewable_bps)) for i, e in mine.items()}
+    else:
+        views = session.views([registry.functions.energyOf(n.id) for n in nodes])
+        shares = {
+            n.id: (int(v["energyJ"]), int(v["renewableBps"]))
+            for n, v in zip(nodes, views, strict=True)
+        }
+    renewable = renewable_summary((n.id, n.status, *shares.get(n.id, (0, 0))) for n in nodes)
+    return totals, renewable
+
+
+def _energy_lines(doc: dict[str, Any]) -> list[tuple[str, object]]:
+    if not doc.get("energy"):
+        return []
+    return [
+        ("energy", show_energy(doc["energy"])),
+        ("renewable", show_renewable(doc["renewable"])),
+    ]
+
+
+def _energy_table(energy: dict[str, Any]) -> str:
+    rows = [
+        (
+            c["class"],
+            c["energy_kwh"],
+            c["measured_kwh"],
+            c["measured_share"] or "-",
+        )
+        for c in energy["classes"]
+    ]
+    rows.append(("network", energy["energy_kwh"], energy["measured_kwh"],
+                 energy["measured_share"] or "-"))  # fmt: skip
+    return table(
+        ("energy by class", "kWh", "measured kWh", "measured"),
+        rows,
+        right="kWh,measured kWh,measured",
     )
