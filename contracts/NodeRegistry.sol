@@ -47,13 +47,20 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
     uint256 private constant MIN_CLASS_STAKE = 1e18;
 
     // Bit offsets of the NodeHot fields in their storage word (Solidity packs from the low end).
-    uint256 private constant _HEARTBEAT_SHIFT = 160;
-    uint256 private constant _WATTS_SHIFT = 192;
-    uint256 private constant _LOAD_SHIFT = 216;
-    uint256 private constant _STATUS_SHIFT = 232;
-    uint256 private constant _CLASS_SHIFT = 240;
-    uint256 private constant _OWNER_AND_CLASS_MASK =
-        (uint256(type(uint16).max) << _CLASS_SHIFT) | uint256(type(uint160).max);
+    uint256 private constant _WATTS_SHIFT = 32;
+    uint256 private constant _LOAD_SHIFT = 56;
+    uint256 private constant _STATUS_SHIFT = 72;
+    uint256 private constant _CLASS_SHIFT = 80;
+    uint256 private constant _ENERGY_SHIFT = 96;
+    uint256 private constant _COUNTER_SHIFT = 160;
+    /// @dev What a heartbeat keeps of the word: classId and renewableBps (bits 80-95, 224-239).
+    uint256 private constant _KEEP_MASK = (uint256(type(uint16).max) << _CLASS_SHIFT) | (uint256(type(uint16).max) << 224);
+    /// @dev keccak256("HeartbeatRecorded(uint256,uint16,uint24,uint64,uint64)"), emitted by hand.
+    bytes32 private constant _HEARTBEAT_TOPIC =
+        keccak256("HeartbeatRecorded(uint256,uint16,uint24,uint64,uint64)");
+    // Bit offsets of the energy totals in a ClassConfig word.
+    uint256 private constant _CLASS_ENERGY_SHIFT = 128;
+    uint256 private constant _CLASS_MEASURED_SHIFT = 192;
 
     /// @notice The VER token staked here.
     IVerToken public immutable token;
@@ -62,17 +69,23 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
                                  STORAGE
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Slot 0 of a node holds everything a heartbeat reads and writes, so a heartbeat costs
-    ///      one cold SLOAD and one warm SSTORE:
-    ///      owner (160) | lastHeartbeatAt (32) | watts (24) | loadBps (16) | status (8) | classId (16)
-    ///      = 256 bits. uint32 seconds last until 2106; 2^24 W is 16.7 MW per node.
+    /// @dev The word of a node holds everything a heartbeat reads and writes, so a heartbeat costs
+    ///      one cold SLOAD and one warm SSTORE for the node (plus its class's word, for the watt
+    ///      limit and the class's energy totals):
+    ///      lastHeartbeatAt (32) | watts (24) | loadBps (16) | status (8) | classId (16) |
+    ///      energyJ (64) | counterJ (64) | renewableBps (16) = 240 bits.
+    ///      It is keyed by owner and node id (`_hot[owner][nodeId]`), so that it needs no owner
+    ///      field: a heartbeat from anyone but the owner reads an empty word. uint32 seconds last
+    ///      until 2106; 2^24 W is 16.7 MW per node; 2^64 J is 5 TWh.
     struct NodeHot {
-        address owner;
         uint32 lastHeartbeatAt;
         uint24 watts;
         uint16 loadBps;
         Status status;
         uint16 classId;
+        uint64 energyJ; // energy credited from heartbeats, joules
+        uint64 counterJ; // the node's own energy counter at its last heartbeat; 0: none (estimated)
+        uint16 renewableBps; // declared renewable share of its supply
     }
 
     /// @dev Slot 1: capacity (32) | reserved (32) | pricePerUnitHour (96) | stake (96), read
@@ -85,11 +98,18 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         uint96 stake;
     }
 
-    /// @dev A class in one slot: minStake (128) | wattLimit (32) | configured (8).
+    /// @dev A class in one slot, read by every heartbeat (watt limit) and written by it (totals):
+    ///      minStake (80) | wattLimit (24) | heartbeatTimeout (24) | energyJ (64) | measuredJ (64).
+    ///      minStake < 2^80 and wattLimit < 2^24 are checked by setClassConfig; a configured
+    ///      class has minStake >= 1 VER, so minStake == 0 means unknown. heartbeatTimeout is a
+    ///      copy of the parameter (<= 1 day), kept here by setParameters so that a heartbeat, which
+    ///      caps the interval it credits at it, reads no other slot.
     struct ClassConfig {
-        uint128 minStake;
-        uint32 wattLimit;
-        bool configured;
+        uint80 minStake;
+        uint24 wattLimit;
+        uint24 heartbeatTimeout;
+        uint64 energyJ; // sum of the energyJ of the class's nodes
+        uint64 measuredJ; // the part of it credited from energy counters (measured)
     }
 
     /// @dev A failed node, one slot written at the failure: compensationHeld (96) |
@@ -108,7 +128,9 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         uint32 failableAt;
     }
 
-    mapping(uint256 nodeId => NodeHot) private _hot;
+    mapping(address owner => mapping(uint256 nodeId => NodeHot)) private _hot;
+    /// @dev Owners never change; written once at registration.
+    mapping(uint256 nodeId => address owner) private _owners;
     mapping(uint256 nodeId => NodeAccount) private _account;
     /// @dev Written only at exit or failure, so registration does not pay for it.
     mapping(uint256 nodeId => uint256) private _unbondingEndsAt;
@@ -179,13 +201,16 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         totals.stake += uint96(stake);
         _totals = totals;
         _liveNodeOf[msg.sender][classId] = nodeId;
-        _hot[nodeId] = NodeHot({
-            owner: msg.sender,
+        _owners[nodeId] = msg.sender;
+        _hot[msg.sender][nodeId] = NodeHot({
             lastHeartbeatAt: uint32(block.timestamp),
             watts: 0,
             loadBps: 0,
             status: Status.Active,
-            classId: classId
+            classId: classId,
+            energyJ: 0,
+            counterJ: 0,
+            renewableBps: 0
         });
         _account[nodeId] = NodeAccount({
             capacity: uint32(capacity),
@@ -219,39 +244,26 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
     }
 
     /// @inheritdoc INodeRegistry
-    /// @dev The hottest call of the network, so it reads and writes the packed NodeHot word by hand
-    ///      (bit offsets in the NodeHot comment): one cold SLOAD, one warm SSTORE, one class read.
-    ///      A suspicion needs no clearing: it is void once lastHeartbeatAt >= its suspectedAt.
     function heartbeat(uint256 nodeId, uint256 loadBps, uint256 watts) external {
-        mapping(uint256 => NodeHot) storage hot = _hot;
-        uint256 slot;
-        uint256 word;
-        assembly ("memory-safe") {
-            mstore(0x00, nodeId)
-            mstore(0x20, hot.slot)
-            slot := keccak256(0x00, 0x40)
-            word := sload(slot)
-        }
-        address owner = address(uint160(word));
-        if (owner != msg.sender) _revertNotOwner(nodeId, owner);
-        if (loadBps > MAX_BPS) revert NodeRegistryLoadOutOfRange(loadBps, MAX_BPS);
-        if (watts > MAX_WATTS) revert NodeRegistryWattsOutOfRange(watts, MAX_WATTS);
-        Status status = Status(uint8(word >> _STATUS_SHIFT));
-        Status next = status;
-        if (status == Status.Active || status == Status.Throttled) {
-            uint256 limit = _classes[uint16(word >> _CLASS_SHIFT)].wattLimit;
-            next = (limit != 0 && watts > limit) ? Status.Throttled : Status.Active;
-            if (next != status) emit NodeStatusChanged(nodeId, status, next);
-        } else if (status != Status.Exiting) {
+        _beat(nodeId, loadBps, watts, 0);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function heartbeat(uint256 nodeId, uint256 loadBps, uint256 watts, uint256 energyJ) external {
+        _beat(nodeId, loadBps, watts, energyJ);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function declareRenewableShare(uint256 nodeId, uint256 shareBps, string calldata evidenceURI) external {
+        NodeHot storage node = _hot[msg.sender][nodeId];
+        Status status = node.status;
+        if (status != Status.Active && status != Status.Throttled && status != Status.Exiting) {
+            if (status == Status.None) _revertNotOwner(nodeId, _owners[nodeId]);
             revert NodeRegistryInvalidStatus(nodeId, status);
         }
-        // Keep owner and classId, replace the telemetry and status fields.
-        word = (word & _OWNER_AND_CLASS_MASK) | (block.timestamp << _HEARTBEAT_SHIFT)
-            | (watts << _WATTS_SHIFT) | (loadBps << _LOAD_SHIFT) | (uint256(next) << _STATUS_SHIFT);
-        assembly ("memory-safe") {
-            sstore(slot, word)
-        }
-        emit HeartbeatRecorded(nodeId, uint16(loadBps), uint24(watts));
+        if (shareBps > MAX_BPS) revert NodeRegistryRenewableShareOutOfRange(shareBps, MAX_BPS);
+        node.renewableBps = uint16(shareBps);
+        emit RenewableShareDeclared(nodeId, shareBps, evidenceURI);
     }
 
     /// @inheritdoc INodeRegistry
@@ -296,16 +308,16 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         Status status = _requireOwnerOfLiveNode(nodeId);
         uint256 endsAt = block.timestamp + _params.unbondingPeriod;
         _unbondingEndsAt[nodeId] = endsAt;
-        _hot[nodeId].status = Status.Exiting;
+        _hot[msg.sender][nodeId].status = Status.Exiting;
         emit NodeStatusChanged(nodeId, status, Status.Exiting);
         emit ExitRequested(nodeId, endsAt);
     }
 
     /// @inheritdoc INodeRegistry
     function withdraw(uint256 nodeId) external {
-        NodeHot storage node = _hot[nodeId];
-        if (node.owner != msg.sender) _revertNotOwner(nodeId, node.owner);
+        NodeHot storage node = _hot[msg.sender][nodeId];
         Status status = node.status;
+        if (status == Status.None) _revertNotOwner(nodeId, _owners[nodeId]);
         if (status != Status.Exiting && status != Status.Failed) {
             revert NodeRegistryInvalidStatus(nodeId, status);
         }
@@ -339,9 +351,10 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
 
     /// @inheritdoc INodeRegistry
     function reportFailure(uint256 nodeId) external {
-        NodeHot memory node = _hot[nodeId];
-        if (node.owner == address(0)) revert NodeRegistryUnknownNode(nodeId);
-        Status status = node.status;
+        address owner = _owners[nodeId];
+        if (owner == address(0)) revert NodeRegistryUnknownNode(nodeId);
+        (uint256 slot, uint256 word) = _nodeWord(owner, nodeId);
+        Status status = Status(uint8(word >> _STATUS_SHIFT));
         if (status != Status.Active && status != Status.Throttled && status != Status.Exiting) {
             revert NodeRegistryInvalidStatus(nodeId, status);
         }
@@ -349,7 +362,8 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         // slither-disable-next-line incorrect-equality (a status and a unit count)
         if (status == Status.Exiting && reserved == 0) revert NodeRegistryNothingAtRisk(nodeId);
         Parameters memory params = _params;
-        uint256 expiresAt = uint256(node.lastHeartbeatAt) + params.heartbeatTimeout;
+        uint256 lastHeartbeatAt = uint32(word);
+        uint256 expiresAt = lastHeartbeatAt + params.heartbeatTimeout;
         if (block.timestamp <= expiresAt) {
             // unchecked: block.timestamp <= expiresAt here; +1 because the timeout must be exceeded
             unchecked {
@@ -357,7 +371,7 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
             }
         }
         Suspicion memory suspicion = _suspicions[nodeId];
-        if (suspicion.suspectedAt <= node.lastHeartbeatAt) {
+        if (suspicion.suspectedAt <= lastHeartbeatAt) {
             // No live suspicion (none yet, or the node beat since): raise one. Casts: the uint32
             // clock runs to 2106, and failureGrace <= 1 day.
             uint256 failableAt = block.timestamp + params.failureGrace;
@@ -375,7 +389,13 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
                 revert NodeRegistryFailureGracePeriod(nodeId, suspicion.failableAt - block.timestamp);
             }
         }
-        _fail(nodeId, node, reserved, params, suspicion.reporter);
+        // Failed, keeping every other field of the word
+        word = (word & ~(uint256(type(uint8).max) << _STATUS_SHIFT)) | (uint256(Status.Failed) << _STATUS_SHIFT);
+        assembly ("memory-safe") {
+            sstore(slot, word)
+        }
+        emit NodeStatusChanged(nodeId, status, Status.Failed);
+        _fail(nodeId, owner, uint16(word >> _CLASS_SHIFT), reserved, params, suspicion.reporter);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -384,7 +404,7 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
 
     /// @inheritdoc INodeRegistry
     function reserve(uint256 nodeId, uint256 units) external onlyRole(MARKET_ROLE) {
-        Status status = _hot[nodeId].status;
+        Status status = _hot[_owners[nodeId]][nodeId].status;
         if (status != Status.Active) {
             if (status == Status.None) revert NodeRegistryUnknownNode(nodeId);
             revert NodeRegistryInvalidStatus(nodeId, status);
@@ -402,10 +422,11 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
     }
 
     /// @inheritdoc INodeRegistry
-    function release(uint256 nodeId, uint256 units) external onlyRole(MARKET_ROLE) {
-        Status status = _hot[nodeId].status;
-        // A failed node's units leave only with their compensation (claimCompensation).
-        if (status == Status.Failed) revert NodeRegistryInvalidStatus(nodeId, status);
+    function release(uint256 nodeId, address owner, uint256 units) external onlyRole(MARKET_ROLE) {
+        Status status = _hot[owner][nodeId].status;
+        // A failed node's units leave only with their compensation (claimCompensation); a wrong
+        // owner reads status None.
+        if (status == Status.Failed || status == Status.None) revert NodeRegistryInvalidStatus(nodeId, status);
         _release(nodeId, units);
     }
 
@@ -415,7 +436,7 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         onlyRole(MARKET_ROLE)
         returns (uint256 amount)
     {
-        Status status = _hot[nodeId].status;
+        Status status = _hot[_owners[nodeId]][nodeId].status;
         if (status != Status.Failed) revert NodeRegistryInvalidStatus(nodeId, status);
         _release(nodeId, units);
         Failure memory failure = _failures[nodeId];
@@ -440,7 +461,7 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
         if (resourceClass == bytes32(0)) revert NodeRegistryUnknownClass(resourceClass);
-        _checkRange("minStake", minStake, MIN_CLASS_STAKE, type(uint96).max);
+        _checkRange("minStake", minStake, MIN_CLASS_STAKE, type(uint80).max);
         _checkRange("wattLimit", wattLimit, 0, MAX_WATTS);
         uint16 classId = _classIds[resourceClass];
         if (classId == 0) {
@@ -449,8 +470,9 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
             classId = uint16(_classNames.length);
             _classIds[resourceClass] = classId;
         }
-        _classes[classId] =
-            ClassConfig({minStake: uint128(minStake), wattLimit: uint32(wattLimit), configured: true});
+        ClassConfig storage config = _classes[classId];
+        (config.minStake, config.wattLimit, config.heartbeatTimeout) =
+            (uint80(minStake), uint24(wattLimit), uint24(_params.heartbeatTimeout));
         emit ClassConfigured(resourceClass, minStake, wattLimit);
     }
 
@@ -480,27 +502,26 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
 
     /// @inheritdoc INodeRegistry
     function getNode(uint256 nodeId) external view returns (NodeView memory view_) {
-        NodeHot memory node = _hot[nodeId];
-        if (node.owner == address(0)) revert NodeRegistryUnknownNode(nodeId);
+        address owner = _owners[nodeId];
+        if (owner == address(0)) revert NodeRegistryUnknownNode(nodeId);
+        (, uint256 word) = _nodeWord(owner, nodeId);
         NodeAccount memory account = _account[nodeId];
-        view_ = NodeView({
-            owner: node.owner,
-            resourceClass: _classNames[node.classId - 1],
-            status: node.status,
-            capacity: account.capacity,
-            reserved: account.reserved,
-            pricePerUnitHour: account.pricePerUnitHour,
-            stake: account.stake,
-            lastHeartbeatAt: node.lastHeartbeatAt,
-            loadBps: node.loadBps,
-            watts: node.watts,
-            unbondingEndsAt: uint32(_unbondingEndsAt[nodeId])
-        });
+        view_.owner = owner;
+        view_.resourceClass = _classNames[uint16(word >> _CLASS_SHIFT) - 1];
+        view_.status = Status(uint8(word >> _STATUS_SHIFT));
+        view_.capacity = account.capacity;
+        view_.reserved = account.reserved;
+        view_.pricePerUnitHour = account.pricePerUnitHour;
+        view_.stake = account.stake;
+        view_.lastHeartbeatAt = uint32(word);
+        view_.loadBps = uint16(word >> _LOAD_SHIFT);
+        view_.watts = uint24(word >> _WATTS_SHIFT);
+        view_.unbondingEndsAt = uint32(_unbondingEndsAt[nodeId]);
     }
 
     /// @inheritdoc INodeRegistry
-    function nodeStatus(uint256 nodeId) external view returns (Status) {
-        return _hot[nodeId].status;
+    function statusOf(address owner, uint256 nodeId) external view returns (Status) {
+        return _hot[owner][nodeId].status;
     }
 
     /// @inheritdoc INodeRegistry
@@ -509,24 +530,22 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         view
         returns (address owner, uint256 classId, Status status, uint256 free, uint256 pricePerUnitHour)
     {
-        NodeHot memory node = _hot[nodeId];
+        owner = _owners[nodeId];
+        (, uint256 word) = _nodeWord(owner, nodeId);
         NodeAccount memory account = _account[nodeId];
-        return (node.owner, node.classId, node.status, account.capacity - account.reserved, account.pricePerUnitHour);
+        return (
+            owner,
+            uint16(word >> _CLASS_SHIFT),
+            Status(uint8(word >> _STATUS_SHIFT)),
+            account.capacity - account.reserved,
+            account.pricePerUnitHour
+        );
     }
 
     /// @inheritdoc INodeRegistry
     function freeCapacity(uint256 nodeId) external view returns (uint256) {
         NodeAccount memory account = _account[nodeId];
         return account.capacity - account.reserved;
-    }
-
-    /// @inheritdoc INodeRegistry
-    function freeCapacities(uint256[] calldata nodeIds) external view returns (uint256[] memory free) {
-        free = new uint256[](nodeIds.length);
-        for (uint256 i; i < nodeIds.length; ++i) {
-            NodeAccount memory account = _account[nodeIds[i]];
-            free[i] = account.capacity - account.reserved;
-        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -546,7 +565,7 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         returns (bool configured, uint256 minStake, uint256 wattLimit)
     {
         ClassConfig memory config = _classes[_classIds[resourceClass]];
-        return (config.configured, config.minStake, config.wattLimit);
+        return (config.minStake != 0, config.minStake, config.wattLimit);
     }
 
     /// @inheritdoc INodeRegistry
@@ -571,8 +590,45 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         returns (address reporter, uint256 suspectedAt, uint256 failableAt)
     {
         Suspicion memory suspicion = _suspicions[nodeId];
-        if (suspicion.suspectedAt <= _hot[nodeId].lastHeartbeatAt) return (address(0), 0, 0);
+        (, uint256 word) = _nodeWord(_owners[nodeId], nodeId);
+        if (suspicion.suspectedAt <= uint32(word)) return (address(0), 0, 0);
         return (suspicion.reporter, suspicion.suspectedAt, suspicion.failableAt);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function energyOf(uint256 nodeId)
+        external
+        view
+        returns (uint256 energyJ, uint256 counterJ, bool measured, uint256 renewableBps)
+    {
+        (, uint256 word) = _nodeWord(_owners[nodeId], nodeId);
+        counterJ = uint64(word >> _COUNTER_SHIFT);
+        return (uint64(word >> _ENERGY_SHIFT), counterJ, counterJ != 0, uint16(word >> 224));
+    }
+
+    /// @inheritdoc INodeRegistry
+    function energyTotals()
+        external
+        view
+        returns (
+            uint256 energyJ,
+            uint256 measuredJ,
+            bytes32[] memory classes,
+            uint256[] memory classEnergyJ,
+            uint256[] memory classMeasuredJ
+        )
+    {
+        uint256 count = _classNames.length;
+        classes = _classNames;
+        classEnergyJ = new uint256[](count);
+        classMeasuredJ = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            // class ids are 1-based, at most 65535
+            ClassConfig memory config = _classes[uint16(i + 1)];
+            (classEnergyJ[i], classMeasuredJ[i]) = (config.energyJ, config.measuredJ);
+            energyJ += config.energyJ;
+            measuredJ += config.measuredJ;
+        }
     }
 
     /// @inheritdoc INodeRegistry
@@ -604,17 +660,22 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         uint256 perUnit;
     }
 
-    /// @dev Fails a node whose suspicion's grace is over: slashes, pays the bounty to the
-    ///      suspicion's reporter, burns the burn share, and holds the rest per reserved unit.
-    function _fail(uint256 nodeId, NodeHot memory node, uint256 reserved, Parameters memory params, address reporter)
-        private
-    {
+    /// @dev Slashes a node the caller just marked Failed: pays the bounty to the suspicion's
+    ///      reporter, burns the burn share, and holds the rest per reserved unit.
+    function _fail(
+        uint256 nodeId,
+        address owner,
+        uint256 classId,
+        uint256 reserved,
+        Parameters memory params,
+        address reporter
+    ) private {
         NodeAccount storage account = _account[nodeId];
         Slash memory slash = _split(account.stake, reserved, params);
 
-        _hot[nodeId].status = Status.Failed;
-        // The owner may register a new node of this class at once; this one stays Failed forever.
-        _liveNodeOf[node.owner][node.classId] = 0;
+        // The owner may register a new node of this class at once; this one stays Failed forever
+        // (its status is written by the caller).
+        _liveNodeOf[owner][uint16(classId)] = 0;
         account.stake -= uint96(slash.slashed);
         _unbondingEndsAt[nodeId] = block.timestamp + params.unbondingPeriod;
         // held <= slashed < 2^96, perUnit <= held
@@ -624,7 +685,6 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         totals.stake -= uint96(slash.slashed);
         totals.compensation += uint96(slash.held);
         _totals = totals;
-        emit NodeStatusChanged(nodeId, node.status, Status.Failed);
         emit NodeFailed(
             nodeId, reporter, slash.slashed, slash.bounty, slash.burned, slash.held, reserved, slash.perUnit
         );
@@ -652,6 +712,128 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         slash.burned = slash.slashed - slash.bounty - slash.held;
     }
 
+    /// @dev A heartbeat: telemetry, status by the watt limit, and energy. The node's and its
+    ///      class's words are read and written by hand (bit offsets in the NodeHot and
+    ///      ClassConfig comments): two cold SLOADs and two warm SSTOREs.
+    ///      Energy rule. The credited interval is the time since the last heartbeat (or the
+    ///      registration), capped at the heartbeat timeout: a node silent for longer is, by the
+    ///      registry's own rule, presumed dead, so its last reading is never stretched over the
+    ///      gap (the agent's `watts` is its average power since its previous reading).
+    ///      Without a counter (energyJ == 0: estimated power), it earns watts x interval and any
+    ///      counter baseline is dropped. With the node's own monotonic counter (measured: NVML,
+    ///      RAPL), it earns the counter's increase since the last heartbeat, at most MAX_WATTS x
+    ///      interval (so no counter can inflate the totals beyond what the power field could
+    ///      say); the first counter after none sets the baseline and earns watts x interval; a
+    ///      counter below the baseline is refused (NodeRegistryEnergyCounterBackwards): an agent
+    ///      that lost its counter sends one heartbeat without it, which drops the baseline.
+    function _beat(uint256 nodeId, uint256 loadBps, uint256 watts, uint256 counter) private {
+        if (loadBps > MAX_BPS || watts > MAX_WATTS || counter > type(uint64).max) {
+            _revertTelemetry(loadBps, watts, counter);
+        }
+        (uint256 slot, uint256 word) = _nodeWord(msg.sender, nodeId);
+        uint256 status = uint8(word >> _STATUS_SHIFT);
+        if (status != uint256(Status.Active) && status != uint256(Status.Throttled)) {
+            // an empty word: not the owner's (or no such node)
+            if (status != uint256(Status.Exiting)) _revertNotLive(nodeId, status);
+        }
+        (uint256 classSlot, uint256 classWord) = _classWord(uint16(word >> _CLASS_SHIFT));
+        uint256 next = status;
+        if (status != uint256(Status.Exiting)) {
+            uint256 limit = uint24(classWord >> 80); // wattLimit
+            next = (limit != 0 && watts > limit) ? uint256(Status.Throttled) : uint256(Status.Active);
+            if (next != status) emit NodeStatusChanged(nodeId, Status(status), Status(next));
+        }
+        uint256 earned;
+        uint256 energy;
+        // unchecked: lastHeartbeatAt <= now; watts < 2^24 and the interval <= the class's copy of
+        // the heartbeat timeout (< 2^24), so watts x interval < 2^48; counter >= baseline where
+        // subtracted; the totals stay below 2^65 before their 64-bit checks
+        unchecked {
+            uint256 interval = block.timestamp - uint32(word);
+            uint256 timeout = uint24(classWord >> 104);
+            if (interval > timeout) interval = timeout;
+            uint256 baseline = uint64(word >> _COUNTER_SHIFT);
+            if (counter == 0 || baseline == 0) {
+                earned = watts * interval;
+            } else {
+                if (counter < baseline) revert NodeRegistryEnergyCounterBackwards(nodeId, counter, baseline);
+                earned = counter - baseline;
+                uint256 most = MAX_WATTS * interval;
+                if (earned > most) earned = most;
+            }
+            energy = uint64(word >> _ENERGY_SHIFT) + earned;
+        }
+        if (energy > type(uint64).max) revert NodeRegistryEnergyCounterOutOfRange(energy, type(uint64).max);
+        word = (word & _KEEP_MASK) | block.timestamp | (watts << _WATTS_SHIFT) | (loadBps << _LOAD_SHIFT)
+            | (next << _STATUS_SHIFT) | (energy << _ENERGY_SHIFT) | (counter << _COUNTER_SHIFT);
+        assembly ("memory-safe") {
+            sstore(slot, word)
+        }
+        if (earned != 0) {
+            uint256 classEnergy;
+            uint256 classMeasured;
+            // unchecked: both < 2^64 + 2^48, checked against 2^64 below (measured <= energy)
+            unchecked {
+                classEnergy = uint64(classWord >> _CLASS_ENERGY_SHIFT) + earned;
+                classMeasured = uint64(classWord >> _CLASS_MEASURED_SHIFT) + (counter == 0 ? 0 : earned);
+            }
+            if (classEnergy > type(uint64).max) {
+                revert NodeRegistryEnergyCounterOutOfRange(classEnergy, type(uint64).max);
+            }
+            classWord = uint128(classWord) | (classEnergy << _CLASS_ENERGY_SHIFT)
+                | (classMeasured << _CLASS_MEASURED_SHIFT);
+            assembly ("memory-safe") {
+                sstore(classSlot, classWord)
+            }
+        }
+        // HeartbeatRecorded(nodeId, loadBps, watts, energyJ, counterJ), encoded in free memory
+        // (which stays unallocated): all four data fields are in range (checked above)
+        bytes32 topic = _HEARTBEAT_TOPIC;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, loadBps)
+            mstore(add(m, 0x20), watts)
+            mstore(add(m, 0x40), energy)
+            mstore(add(m, 0x60), counter)
+            log2(m, 0x80, topic, nodeId)
+        }
+    }
+
+    /// @dev The revert of a heartbeat with a field out of range.
+    function _revertTelemetry(uint256 loadBps, uint256 watts, uint256 counter) private pure {
+        if (loadBps > MAX_BPS) revert NodeRegistryLoadOutOfRange(loadBps, MAX_BPS);
+        if (watts > MAX_WATTS) revert NodeRegistryWattsOutOfRange(watts, MAX_WATTS);
+        revert NodeRegistryEnergyCounterOutOfRange(counter, type(uint64).max);
+    }
+
+    /// @dev The revert of a heartbeat for a node that is not live or not the caller's.
+    function _revertNotLive(uint256 nodeId, uint256 status) private view {
+        if (status == uint256(Status.None)) _revertNotOwner(nodeId, _owners[nodeId]);
+        revert NodeRegistryInvalidStatus(nodeId, Status(status));
+    }
+
+    /// @dev The storage slot and word of `owner`'s node `nodeId` (`_hot[owner][nodeId]`).
+    function _nodeWord(address owner, uint256 nodeId) private view returns (uint256 slot, uint256 word) {
+        mapping(uint256 => NodeHot) storage mine = _hot[owner];
+        assembly ("memory-safe") {
+            mstore(0x00, nodeId)
+            mstore(0x20, mine.slot)
+            slot := keccak256(0x00, 0x40)
+            word := sload(slot)
+        }
+    }
+
+    /// @dev The storage slot and word of class `classId` (`_classes[classId]`).
+    function _classWord(uint256 classId) private view returns (uint256 slot, uint256 word) {
+        mapping(uint16 => ClassConfig) storage classes = _classes;
+        assembly ("memory-safe") {
+            mstore(0x00, classId)
+            mstore(0x20, classes.slot)
+            slot := keccak256(0x00, 0x40)
+            word := sload(slot)
+        }
+    }
+
     function _release(uint256 nodeId, uint256 units) private {
         NodeAccount storage account = _account[nodeId];
         uint256 reserved = account.reserved;
@@ -672,6 +854,12 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         _checkRange("reporterBountyBps", params.reporterBountyBps, 0, MAX_BOUNTY_BPS);
         _checkRange("burnBps", params.burnBps, MIN_BURN_BPS, MAX_BPS - params.reporterBountyBps);
         _params = params;
+        // every class keeps a copy of the timeout for the heartbeat's energy cap (few classes)
+        uint256 count = _classNames.length;
+        for (uint256 classId = 1; classId <= count; ++classId) {
+            // count <= MAX_CLASSES, heartbeatTimeout <= 1 day
+            _classes[uint16(classId)].heartbeatTimeout = uint24(params.heartbeatTimeout);
+        }
         emit ParametersSet(
             params.heartbeatTimeout,
             params.unbondingPeriod,
@@ -690,9 +878,8 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
 
     /// @dev Owner check for actions on a node that still takes work (Active or Throttled).
     function _requireOwnerOfLiveNode(uint256 nodeId) private view returns (Status status) {
-        NodeHot memory node = _hot[nodeId];
-        if (node.owner != msg.sender) _revertNotOwner(nodeId, node.owner);
-        status = node.status;
+        status = _hot[msg.sender][nodeId].status;
+        if (status == Status.None) _revertNotOwner(nodeId, _owners[nodeId]);
         if (status != Status.Active && status != Status.Throttled) {
             revert NodeRegistryInvalidStatus(nodeId, status);
         }

@@ -582,9 +582,8 @@ contract ReportVerifier is IReportVerifier, AccessControlDefaultAdminRules, EIP7
     {
         (bytes4 problem, uint256[] memory nodes, uint256[] memory weights) = _checkCandidates(candidates);
         if (problem != bytes4(0)) return problem;
-        uint256[] memory free = _registry.freeCapacities(nodes);
         for (uint256 i; i < nodes.length; ++i) {
-            if (weights[i] != free[i]) return CandidateWeightMismatch.selector;
+            if (weights[i] != _registry.freeCapacity(nodes[i])) return CandidateWeightMismatch.selector;
         }
         if (nodes[Sortition.pick(beta, attempt, weights)] != nodeId) return PickMismatch.selector;
         return bytes4(0);

@@ -279,7 +279,7 @@ contract TaskMarket is ITaskMarket {
         TaskState memory st = _loadState(terms.taskId);
         uint256 deadline = _deadline(st);
         if (block.timestamp >= deadline) revert TaskMarketCheckpointsClosed(terms.taskId, deadline);
-        if (_nodeFailed(terms.nodeId)) revert TaskMarketNodeFailed(terms.nodeId);
+        if (_nodeFailed(hot.nodeOwner, terms.nodeId)) revert TaskMarketNodeFailed(terms.nodeId);
         hot.step += 1; // checked: commits keep step <= _MAX_STEP
         // The codec is byte 1 of a CIDv1; recordFinal below parses the CID and reverts the whole
         // call with the CID error if it is malformed.
@@ -291,7 +291,7 @@ contract TaskMarket is ITaskMarket {
         if (st.runningUnits == 0 && st.pendingUnits == 0) emit TaskCompleted(terms.taskId);
 
         ICheckpointRegistry(_checkpoints).recordFinal(assignmentId, hot.step, finalCid);
-        nodeRegistry.release(terms.nodeId, terms.units);
+        nodeRegistry.release(terms.nodeId, hot.nodeOwner, terms.units);
     }
 
     /// @inheritdoc ITaskMarket
@@ -316,7 +316,7 @@ contract TaskMarket is ITaskMarket {
         if (block.timestamp < st.expiresAt) revert TaskMarketTaskStillOpen(terms.taskId, st.expiresAt);
         uint256 deadline = _deadline(st);
         if (block.timestamp < deadline) revert TaskMarketCompletionWindowOpen(terms.taskId, deadline);
-        if (_nodeFailed(terms.nodeId)) {
+        if (_nodeFailed(hot.nodeOwner, terms.nodeId)) {
             uint256 perUnit = nodeRegistry.compensationPerUnit(terms.nodeId);
             uint256 share = _failOne(assignmentId, hot, terms, perUnit);
             _finishFailurePage(terms.nodeId, 1, terms.units, share);
@@ -325,12 +325,13 @@ contract TaskMarket is ITaskMarket {
         hot.status = AssignmentStatus.Ended;
         _settle(assignmentId, hot, terms, st, hot.lastCheckpointAt);
 
-        nodeRegistry.release(terms.nodeId, terms.units);
+        nodeRegistry.release(terms.nodeId, hot.nodeOwner, terms.units);
     }
 
     /// @inheritdoc ITaskMarket
     function settleNodeFailure(uint256 nodeId, uint256[] calldata assignmentIds) external {
-        INodeRegistry.Status status = nodeRegistry.nodeStatus(nodeId);
+        // slither-disable-next-line unused-return (only the status is needed here)
+        (,, INodeRegistry.Status status,,) = nodeRegistry.nodeOffer(nodeId);
         if (status != INodeRegistry.Status.Failed) {
             if (status == INodeRegistry.Status.None) revert TaskMarketUnknownNode(nodeId);
             revert TaskMarketNodeNotFailed(nodeId, status);
@@ -395,7 +396,7 @@ contract TaskMarket is ITaskMarket {
         if (toNodeId == terms.nodeId) revert TaskMarketSameNode(assignmentId, toNodeId);
         TaskState memory st = _loadState(terms.taskId);
         _requireOpen(terms.taskId, st);
-        if (_nodeFailed(terms.nodeId)) revert TaskMarketNodeFailed(terms.nodeId);
+        if (_nodeFailed(hot.nodeOwner, terms.nodeId)) revert TaskMarketNodeFailed(terms.nodeId);
         (address owner, uint256 price) = _checkNodeAtItsPrice(terms, st.classId, toNodeId);
 
         // The old assignment ends at its last checkpoint (<= now < the task's end); its units
@@ -403,7 +404,7 @@ contract TaskMarket is ITaskMarket {
         hot.status = AssignmentStatus.Moved;
         _settle(assignmentId, hot, terms, st, hot.lastCheckpointAt);
         newAssignmentId = _open(terms.taskId, toNodeId, owner, terms.units, price, assignmentId);
-        nodeRegistry.release(terms.nodeId, terms.units);
+        nodeRegistry.release(terms.nodeId, hot.nodeOwner, terms.units);
     }
 
     /// @inheritdoc ITaskMarket
@@ -475,7 +476,7 @@ contract TaskMarket is ITaskMarket {
         if (block.timestamp >= deadline) {
             revert ICheckpointRegistry.CheckpointRegistryCheckpointsClosed(assignmentId, deadline);
         }
-        if (_nodeFailed(terms.nodeId)) {
+        if (_nodeFailed(hot.nodeOwner, terms.nodeId)) {
             revert ICheckpointRegistry.CheckpointRegistryNodeFailed(assignmentId, terms.nodeId);
         }
         hot.lastCheckpointAt = uint32(block.timestamp);
@@ -679,9 +680,10 @@ contract TaskMarket is ITaskMarket {
         if (nodeRegistry.paused()) revert TaskMarketPaused();
     }
 
-    function _nodeFailed(uint256 nodeId) private view returns (bool) {
+    /// @dev Whether node `nodeId`, owned by `owner` (the assignment's node owner), has failed.
+    function _nodeFailed(address owner, uint256 nodeId) private view returns (bool) {
         // slither-disable-next-line incorrect-equality (a status)
-        return nodeRegistry.nodeStatus(nodeId) == INodeRegistry.Status.Failed;
+        return nodeRegistry.statusOf(owner, nodeId) == INodeRegistry.Status.Failed;
     }
 
     /// @dev Closes a Running assignment; `hot` carries its new status and `st` is its task's

@@ -128,6 +128,24 @@ def compare_at(net: Localnet, mirror: Mirror, block: int) -> int:
         for key, value in view.items():
             assert getattr(mine_a, key) == value, f"assignment {assignment_id}.{key} at {block}"
         checked += 1
+    energy = mirror.energy_at(block)
+    for node_id in range(1, node_count + 1):
+        energy_j, counter_j, measured, renewable_bps = c.registry.functions.energyOf(node_id).call(
+            **at
+        )
+        mine_e = energy[node_id]
+        got = (mine_e.energy_j, mine_e.counter_j, mine_e.measured, mine_e.renewable_bps)
+        assert got == (energy_j, counter_j, measured, renewable_bps), (
+            f"energyOf({node_id}) at {block}"
+        )
+    total, measured_total, classes, class_energy, class_measured = (
+        c.registry.functions.energyTotals().call(**at)
+    )
+    totals = mirror.energy_totals_at(block)
+    assert (totals.energy_j, totals.measured_j) == (total, measured_total), f"energy at {block}"
+    assert totals.classes == {
+        bytes(k): (e, m) for k, e, m in zip(classes, class_energy, class_measured, strict=True)
+    }, f"class energy at {block}"
     assert mirror.totals_at(block) == tuple(c.market.functions.totals().call(**at))
     assert mirror.paused_at(block) == c.registry.functions.paused().call(**at)
     assert mirror.latest_round_at(block) == tuple(c.verifier.functions.latestRound().call(**at))
@@ -185,11 +203,17 @@ class RandomHistory:
     developers: list[Any] = field(default_factory=list)
     blocks: list[int] = field(default_factory=list)
     taken: dict[str, int] = field(default_factory=dict)
+    counters: dict[int, int] = field(default_factory=dict)  # last energy counter sent per node
+    # The energy choices draw from their own generator, so that they leave the sequence of the
+    # other actions (and so what a seed covers) as it was before energy existed.
+    energy_rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def __post_init__(self) -> None:
         # Block time from the chain's own clock (+1 s a block), not the wall clock, so that a
         # seed gives the same history on every run.
         self.net.rpc_call("anvil_setBlockTimestampInterval", 1)
+        # hashing the state (a tuple of ints) draws nothing from the main generator
+        self.energy_rng = random.Random(hash(self.rng.getstate()))
         self.owners = [self.net.account(i) for i in range(1, 7)]
         self.developers = [self.net.account(i) for i in range(7, 10)]
         for account in self.owners + self.developers:
@@ -238,8 +262,35 @@ class RandomHistory:
             return False
         node_id, node = self.rng.choice(nodes)
         watts = self.rng.choice((50, 300, 420, 500))
-        call = self.c.registry.functions.heartbeat(node_id, self.rng.randint(0, 10_000), watts)
+        load = self.rng.randint(0, 10_000)
+        # Half the beats carry the node's own energy counter: it mostly grows (sometimes by more
+        # than the power field allows, which the registry caps), sometimes restarts (a beat
+        # without it drops the baseline) and sometimes goes backwards (refused).
+        counter = self.counters.get(node_id, 0)
+        roll = self.energy_rng.random()
+        if self.energy_rng.random() < 0.2:
+            self.declare_renewable(node_id, node)
+        if roll < 0.5:
+            call = self.c.registry.functions.heartbeat(node_id, load, watts)
+            self.counters[node_id] = 0
+        else:
+            if roll < 0.9 or counter == 0:
+                counter += self.energy_rng.choice((1, watts * 60, 10**6, 2**40))
+            else:
+                counter -= 1
+            call = self.c.registry.functions.heartbeat(node_id, load, watts, counter)
+            if self._try("heartbeat", call, self._owner_of(node[0])):
+                self.counters[node_id] = counter
+                return True
+            return False
         return self._try("heartbeat", call, self._owner_of(node[0]))
+
+    def declare_renewable(self, node_id: int, node: Any) -> bool:
+        share = self.energy_rng.choice((0, 2_500, 8_000, 10_000, 10_001))  # 10,001: refused
+        call = self.c.registry.functions.declareRenewableShare(
+            node_id, share, f"ipfs://cert{share}"
+        )
+        return self._try("declare renewable", call, self._owner_of(node[0]))
 
     def all_alive(self) -> bool:
         """Every live node heartbeats (so that time can pass without everyone failing)."""
@@ -251,6 +302,7 @@ class RandomHistory:
             if node[2] in (1, 2, 4) and self.rng.random() < answer:
                 call = self.c.registry.functions.heartbeat(node_id, 5_000, 100)
                 any_sent |= self._try("heartbeat", call, self._owner_of(node[0]))
+                self.counters[node_id] = 0  # a beat without a counter drops the baseline
         return any_sent
 
     def node_update(self) -> bool:

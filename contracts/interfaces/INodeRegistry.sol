@@ -23,6 +23,13 @@ pragma solidity ^0.8.24;
 ///        getNode.reserved               CapacityReserved / CapacityReleased (`reserved` field)
 ///        getNode.lastHeartbeatAt/loadBps/watts  NodeRegistered (registration block time, 0, 0),
 ///                                       then HeartbeatRecorded (its block time)
+///        energyOf.energyJ/counterJ      HeartbeatRecorded.energyJ / .counterJ (0 before the
+///                                       first heartbeat); measured = counterJ != 0
+///        energyOf.renewableBps          RenewableShareDeclared.shareBps (0 before any)
+///        energyTotals                   per class: the sum of energyJ over its nodes' latest
+///                                       HeartbeatRecorded; measuredJ: the sum of the increases
+///                                       of energyJ on heartbeats with counterJ != 0; network:
+///                                       the sums over the classes
 ///        getNode.unbondingEndsAt        ExitRequested, NodeFailed (block time + the unbonding
 ///                                       period of ParametersSet in force then)
 ///        suspicionOf                    NodeSuspected; void once a later HeartbeatRecorded of the
@@ -127,6 +134,14 @@ interface INodeRegistry {
     error NodeRegistryParameterOutOfRange(bytes32 name, uint256 value, uint256 minimum, uint256 maximum);
     /// @notice Thrown when the class table is full.
     error NodeRegistryTooManyClasses(uint256 maximum);
+    /// @notice Thrown when a heartbeat's energy counter is below the one of the node's previous
+    ///         heartbeat (a counter never goes backwards; send one heartbeat without a counter,
+    ///         0, to start a new baseline).
+    error NodeRegistryEnergyCounterBackwards(uint256 nodeId, uint256 counterJ, uint256 previousJ);
+    /// @notice Thrown when an energy counter or an energy total does not fit 64 bits of joules.
+    error NodeRegistryEnergyCounterOutOfRange(uint256 value, uint256 maximum);
+    /// @notice Thrown when a renewable share above 10000 basis points is declared.
+    error NodeRegistryRenewableShareOutOfRange(uint256 shareBps, uint256 maximum);
 
     // ------------------------------------------------------------------ events
 
@@ -140,8 +155,15 @@ interface INodeRegistry {
         uint256 stake,
         string metadataURI
     );
-    /// @notice Emitted on every heartbeat, carrying the node's telemetry.
-    event HeartbeatRecorded(uint256 indexed nodeId, uint16 loadBps, uint24 watts);
+    /// @notice Emitted on every heartbeat, carrying the node's telemetry and its energy: the
+    ///         node's energy total after this heartbeat (`energyJ`, joules) and the counter it
+    ///         sent (`counterJ`: its own measured energy counter, the baseline of the next
+    ///         heartbeat; 0 when the power was estimated).
+    event HeartbeatRecorded(uint256 indexed nodeId, uint16 loadBps, uint24 watts, uint64 energyJ, uint64 counterJ);
+    /// @notice Emitted when the owner declares the renewable share of the node's supply (a
+    ///         declaration, not a measurement), with where the evidence is (a certificate, a
+    ///         utility statement; may be empty).
+    event RenewableShareDeclared(uint256 indexed nodeId, uint256 shareBps, string evidenceURI);
     /// @notice Emitted whenever a node's status changes.
     event NodeStatusChanged(uint256 indexed nodeId, Status from, Status to);
     /// @notice Emitted when the owner changes the price.
@@ -221,10 +243,27 @@ interface INodeRegistry {
         bytes32 s
     ) external returns (uint256 nodeId);
 
-    /// @notice Records that the node is alive, with its load and power draw. A node drawing more
-    ///         than its class's watt limit becomes Throttled (no new work) until it is back under.
-    ///         A heartbeat voids any suspicion raised before it. Works while paused.
+    /// @notice Records that the node is alive, with its load and power draw (an estimate: no
+    ///         energy counter). Same as `heartbeat(nodeId, loadBps, watts, 0)`.
     function heartbeat(uint256 nodeId, uint256 loadBps, uint256 watts) external;
+
+    /// @notice Records that the node is alive, with its load, its power draw and, when it has
+    ///         one, its own monotonic energy counter. A node drawing more than its class's watt
+    ///         limit becomes Throttled (no new work) until it is back under. A heartbeat voids any
+    ///         suspicion raised before it. Works while paused.
+    ///         Energy: the node and its class are credited, for the time since the previous
+    ///         heartbeat capped at the heartbeat timeout (a silent node's last reading is never
+    ///         stretched over a gap), either watts x that time (no counter: estimated) or the
+    ///         counter's increase (measured; at most 2^24 - 1 W x that time; the first counter
+    ///         after none earns watts x time and sets the baseline).
+    /// @param watts average power since the previous heartbeat (0 to 2^24 - 1)
+    /// @param energyJ the node's energy counter in joules, never decreasing (0: none)
+    function heartbeat(uint256 nodeId, uint256 loadBps, uint256 watts, uint256 energyJ) external;
+
+    /// @notice Declares the renewable share of the node's electricity supply, in basis points (at
+    ///         most 10000), with an optional evidence URI (emitted, not stored). Changeable at any
+    ///         time by the owner of a live node; always shown as declared.
+    function declareRenewableShare(uint256 nodeId, uint256 shareBps, string calldata evidenceURI) external;
 
     /// @notice Changes the asking price; running assignments keep the price they were made with,
     ///         and allocations made at the old price are skipped (the market pays the ask only).
@@ -268,9 +307,13 @@ interface INodeRegistry {
     /// @notice Reserves `units` of an Active node's free capacity for an assignment.
     function reserve(uint256 nodeId, uint256 units) external;
 
-    /// @notice Releases `units` previously reserved on a node that has not failed (the units of
-    ///         a Failed node are released with their compensation by `claimCompensation`).
-    function release(uint256 nodeId, uint256 units) external;
+    /// @notice Releases `units` previously reserved on the node, owned by `owner` (the owner the
+    ///         market recorded for the assignment: one warm read finds the node's status).
+    /// @dev Reverts NodeRegistryInvalidStatus when `owner` does not own the node (status None) or
+    ///      when the node is Failed: a failed node's units leave only with their compensation,
+    ///      by `claimCompensation`, so compensationHeld == reserved x compensationPerUnit always
+    ///      holds. NodeRegistryReleaseExceedsReserved when `units` exceeds the reserved units.
+    function release(uint256 nodeId, address owner, uint256 units) external;
 
     /// @notice Releases `units` reserved on the Failed node and transfers their compensation,
     ///         units x compensationPerUnit, to `to`; returns the amount.
@@ -278,8 +321,8 @@ interface INodeRegistry {
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Adds or changes a resource class: minimum stake (1 VER to 2^96 - 1 wei) and watt
-    ///         limit (0 = no limit, at most 2^24 - 1).
+    /// @notice Adds or changes a resource class: minimum stake (1 VER to 2^80 - 1 wei, 1.2 million
+    ///         VER) and watt limit (0 = no limit, at most 2^24 - 1). Its energy totals are kept.
     function setClassConfig(bytes32 resourceClass, uint256 minStake, uint256 wattLimit) external;
 
     /// @notice Changes the shared parameters. Bounds (NodeRegistryParameterOutOfRange otherwise):
@@ -304,8 +347,32 @@ interface INodeRegistry {
     /// @notice The node `nodeId`; reverts NodeRegistryUnknownNode when it does not exist.
     function getNode(uint256 nodeId) external view returns (NodeView memory);
 
-    /// @notice The node's status (None when it does not exist): one storage read, for the market.
-    function nodeStatus(uint256 nodeId) external view returns (Status);
+
+    /// @notice The status of node `nodeId` if `owner` owns it, else None: one storage read, for
+    ///         the market, which knows each assignment's node owner.
+    function statusOf(address owner, uint256 nodeId) external view returns (Status);
+
+    /// @notice The node's energy: joules credited from its heartbeats, the energy counter of its
+    ///         last heartbeat (0: its power was estimated), whether it is measured (a counter),
+    ///         and its declared renewable share in basis points. Zeros for an unknown node.
+    function energyOf(uint256 nodeId)
+        external
+        view
+        returns (uint256 energyJ, uint256 counterJ, bool measured, uint256 renewableBps);
+
+    /// @notice The network's energy in one call: its total and measured part, and the same per
+    ///         class (class ids 1.. in `classes` order). Each class's totals are exactly the sums
+    ///         over its nodes (`energyOf`); the network's, the sums over the classes.
+    function energyTotals()
+        external
+        view
+        returns (
+            uint256 energyJ,
+            uint256 measuredJ,
+            bytes32[] memory classes,
+            uint256[] memory classEnergyJ,
+            uint256[] memory classMeasuredJ
+        );
 
     /// @notice What the market checks before it assigns work to the node: its owner, the id of
     ///         its class (see `classIdOf`), status, free units and asking price. Zeros for an
@@ -318,8 +385,6 @@ interface INodeRegistry {
     /// @notice Units of the node not reserved by the market.
     function freeCapacity(uint256 nodeId) external view returns (uint256);
 
-    /// @notice `freeCapacity` of each node (0 for unknown ones), in one call.
-    function freeCapacities(uint256[] calldata nodeIds) external view returns (uint256[] memory free);
 
     /// @notice The live node of `owner` in `class`, or 0.
     function nodeOf(address owner, bytes32 resourceClass) external view returns (uint256);

@@ -90,6 +90,13 @@ ASSIGNMENTS = VersionedTable(
 VALUES = VersionedTable("values_v", "name", ("value",), key_type="TEXT")
 # Two-step failures (a suspicion, then the failure after a grace) and compensation fixed per
 # reserved unit at the failure; draws of reassignments; the completion window after a cancel.
+# A node's energy as NodeRegistry.energyOf shows it (joules as decimal TEXT: up to 2^64), plus
+# the part credited from its own counter (measured_j), from which the class totals follow.
+ENERGY = VersionedTable(
+    "energy_v",
+    "node_id",
+    ("energy_j", "counter_j", "measured_j", "renewable_bps", "evidence_uri"),
+)
 SUSPICIONS = VersionedTable("suspicions_v", "node_id", ("reporter", "suspected_at", "failable_at"))
 
 _INTEGER = "INTEGER NOT NULL"
@@ -146,12 +153,55 @@ SCHEMA = [
             "watts INTEGER NOT NULL, PRIMARY KEY (node_id, block_number, log_index))",
             "CREATE INDEX heartbeats_by_block ON heartbeats(block_number)",
         ]
-    )
+    ),
+    # 2: energy (issue 13): each heartbeat's credited total and counter, declarations
+    ";".join(
+        [
+            ENERGY.schema({"renewable_bps": _INTEGER}),
+            "ALTER TABLE heartbeats ADD COLUMN energy_j TEXT NOT NULL DEFAULT '0'",
+            "ALTER TABLE heartbeats ADD COLUMN counter_j TEXT NOT NULL DEFAULT '0'",
+        ]
+    ),
 ]
-VERSIONED = (NODES, TELEMETRY, TASKS, ASSIGNMENTS, VALUES, SUSPICIONS)
+VERSIONED = (NODES, TELEMETRY, TASKS, ASSIGNMENTS, VALUES, SUSPICIONS, ENERGY)
 
 
 # ------------------------------------------------------------------------------- read models
+_NO_ENERGY = {
+    "energy_j": "0",
+    "counter_j": "0",
+    "measured_j": "0",
+    "renewable_bps": 0,
+    "evidence_uri": "",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEnergy:
+    """A node's energy as `NodeRegistry.energyOf` shows it, with the measured part of it."""
+
+    node_id: int
+    resource_class: bytes
+    energy_j: int  # joules the registry credited from the node's heartbeats
+    counter_j: int  # the node's own counter at its last heartbeat; 0: estimated power
+    measured_j: int  # the part of energy_j credited from counters
+    renewable_bps: int  # declared, not measured
+    evidence_uri: str
+
+    @property
+    def measured(self) -> bool:
+        return self.counter_j != 0
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyTotals:
+    """`NodeRegistry.energyTotals()`: the network's and each class's joules, measured part."""
+
+    energy_j: int
+    measured_j: int
+    classes: dict[bytes, tuple[int, int]]  # class -> (energy_j, measured_j)
+
+
 @dataclass(frozen=True, slots=True)
 class NodeState:
     """A node as `NodeRegistry.getNode` shows it, plus what the registry keeps beside it."""
@@ -280,6 +330,7 @@ class Mirror:
         ] = {
             ("NodeRegistry", "NodeRegistered"): self._node_registered,
             ("NodeRegistry", "HeartbeatRecorded"): self._heartbeat,
+            ("NodeRegistry", "RenewableShareDeclared"): self._renewable_declared,
             ("NodeRegistry", "NodeStatusChanged"): self._node_status,
             ("NodeRegistry", "PriceUpdated"): self._node_field("price", "newPrice", str),
             ("NodeRegistry", "CapacityUpdated"): self._node_field("capacity", "newCapacity", int),
@@ -365,14 +416,51 @@ class Mirror:
 
     def _heartbeat(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         node, load, watts = e.args["nodeId"], e.args["loadBps"], e.args["watts"]
+        energy, counter = int(e.args["energyJ"]), int(e.args["counterJ"])
         TELEMETRY.put(
             conn, node, e.block_number, {"last_heartbeat_at": ts, "load_bps": load, "watts": watts}
         )
         conn.execute(
-            "INSERT OR IGNORE INTO heartbeats VALUES (?,?,?,?,?,?)",
-            (node, e.block_number, e.log_index, ts, load, watts),
+            "INSERT OR IGNORE INTO heartbeats (node_id, block_number, log_index, timestamp, "
+            "load_bps, watts, energy_j, counter_j) VALUES (?,?,?,?,?,?,?,?)",
+            (node, e.block_number, e.log_index, ts, load, watts, str(energy), str(counter)),
+        )
+        # The registry credits the class with the node's increase, as measured when the beat
+        # carried a counter: the class totals are the sums of measured_j / energy_j.
+        before = self._energy(conn, node)
+        measured = int(before["measured_j"]) + (energy - int(before["energy_j"]) if counter else 0)
+        ENERGY.put(
+            conn,
+            node,
+            e.block_number,
+            {
+                **before,
+                "energy_j": str(energy),
+                "counter_j": str(counter),
+                "measured_j": str(measured),
+            },
         )
         self._void_suspicion(conn, node, e.block_number)
+
+    def _renewable_declared(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
+        node = e.args["nodeId"]
+        ENERGY.put(
+            conn,
+            node,
+            e.block_number,
+            {
+                **self._energy(conn, node),
+                "renewable_bps": int(e.args["shareBps"]),
+                "evidence_uri": e.args["evidenceURI"],
+            },
+        )
+
+    @staticmethod
+    def _energy(conn: sqlite3.Connection, node: int) -> dict[str, Any]:
+        row = ENERGY.current(conn, node)
+        if row is None:
+            return dict(_NO_ENERGY)
+        return {c: row[c] for c in ENERGY.columns}
 
     def _node_status(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         NODES.update(conn, e.args["nodeId"], e.block_number, status=e.args["to"])
@@ -679,6 +767,39 @@ class Mirror:
                 )
             )
         return nodes
+
+    def energy_at(self, block: int) -> dict[int, NodeEnergy]:
+        """Every registered node's energy at `block` (zeros before its first heartbeat)."""
+        conn = self.db.connection
+        energy = {row["node_id"]: row for row in ENERGY.at(conn, block)}
+        result = {}
+        for node in NODES.at(conn, block):
+            row = energy.get(node["node_id"], _NO_ENERGY)
+            result[node["node_id"]] = NodeEnergy(
+                node_id=node["node_id"],
+                resource_class=bytes(node["resource_class"]),
+                energy_j=int(row["energy_j"]),
+                counter_j=int(row["counter_j"]),
+                measured_j=int(row["measured_j"]),
+                renewable_bps=int(row["renewable_bps"]),
+                evidence_uri=str(row["evidence_uri"]),
+            )
+        return result
+
+    def energy_totals_at(self, block: int) -> EnergyTotals:
+        """The class and network totals at `block`: the sums over the nodes (so the registry
+        keeps them), every configured class listed, zeros included."""
+        classes: dict[bytes, tuple[int, int]] = {
+            bytes.fromhex(name.removeprefix("0x")): (0, 0) for name in self.classes_at(block)
+        }
+        for node in self.energy_at(block).values():
+            energy, measured = classes.get(node.resource_class, (0, 0))
+            classes[node.resource_class] = (energy + node.energy_j, measured + node.measured_j)
+        return EnergyTotals(
+            energy_j=sum(e for e, _ in classes.values()),
+            measured_j=sum(m for _, m in classes.values()),
+            classes=classes,
+        )
 
     def node_at(self, node_id: int, block: int) -> NodeState | None:
         nodes = self.nodes_at(block, "node_id = ?", (node_id,))

@@ -51,6 +51,7 @@ def test_random_histories_cover_every_kind_of_state_change(localnet: Localnet) -
     expected = {
         "register",
         "heartbeat",
+        "declare renewable",
         "updatePrice",
         "updateCapacity",
         "addStake",

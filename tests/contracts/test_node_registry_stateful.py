@@ -125,7 +125,12 @@ def test_registry_holds_exactly_stakes_plus_compensation(
         def release(self, pick: int) -> None:
             ids = [i for i, n in sorted(self.nodes.items()) if n.reserved and n.status != FAILED]
             node_id = ids[pick % len(ids)]
-            registry.release(node_id, self.nodes[node_id].reserved, sender=market_role_holder)
+            registry.release(
+                node_id,
+                self.nodes[node_id].owner,
+                self.nodes[node_id].reserved,
+                sender=market_role_holder,
+            )
             self.nodes[node_id].reserved = 0
 
         @precondition(lambda self: self._live(ACTIVE, THROTTLED))

@@ -44,7 +44,7 @@ abstract contract NodeRegistryInvariants is VerAIDeployment {
         _afterHandlerDeployed();
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](16);
+        bytes4[] memory selectors = new bytes4[](17);
         selectors[0] = NodeRegistryHandler.register.selector;
         selectors[1] = NodeRegistryHandler.heartbeat.selector;
         selectors[2] = NodeRegistryHandler.updatePrice.selector;
@@ -62,6 +62,7 @@ abstract contract NodeRegistryInvariants is VerAIDeployment {
         // heartbeats twice as likely: they are what keeps nodes alive against the timeout
         selectors[14] = NodeRegistryHandler.heartbeat.selector;
         selectors[15] = NodeRegistryHandler.togglePause.selector;
+        selectors[16] = NodeRegistryHandler.declareRenewableShare.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -79,6 +80,7 @@ abstract contract NodeRegistryInvariants is VerAIDeployment {
             "balance vs VER flows"
         );
         assertEq(handler.ghostPayoutMismatches(), 0, "a payout differed from the model");
+        assertEq(handler.ghostRuleBreaks(), 0, "a failed node's units left without compensation");
         assertEq(handler.ghostReentriesAccepted(), 0, "a payout was re-entered");
     }
 
@@ -107,6 +109,42 @@ abstract contract NodeRegistryInvariants is VerAIDeployment {
                 assertEq(suspectedAt, 0, "a suspicion the model voided");
             }
         }
+    }
+
+    /// @notice Energy (issue 13): every node's energy, counter and declared renewable share are
+    ///         the model's; every class's totals are exactly the sums over its nodes, as
+    ///         modelled; the network's are the sums over the classes.
+    function invariant_energyTotalsAreTheSumsOverNodes() public view {
+        uint256[] memory ids = handler.nodeIds();
+        bytes32[] memory modelled = handler.classes();
+        uint256[] memory sums = new uint256[](modelled.length);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            (uint256 energy, uint256 counter, bool measured, uint256 renewable) = registry.energyOf(ids[i]);
+            assertEq(energy, handler.ghostEnergy(ids[i]), "node energy vs model");
+            assertEq(counter, handler.ghostCounter(ids[i]), "node counter vs model");
+            assertEq(measured, counter != 0, "measured flag vs counter");
+            assertEq(renewable, handler.ghostRenewable(ids[i]), "renewable share vs model");
+            for (uint256 k = 0; k < modelled.length; ++k) {
+                if (handler.ghostClass(ids[i]) == modelled[k]) sums[k] += energy;
+            }
+        }
+        (uint256 total, uint256 measuredTotal, bytes32[] memory classes, uint256[] memory classEnergy, uint256[] memory classMeasured) =
+            registry.energyTotals();
+        uint256 energySum;
+        uint256 measuredSum;
+        for (uint256 c = 0; c < classes.length; ++c) {
+            for (uint256 k = 0; k < modelled.length; ++k) {
+                if (classes[c] != modelled[k]) continue;
+                assertEq(classEnergy[c], sums[k], "class energy vs the sum over its nodes");
+                assertEq(classEnergy[c], handler.ghostClassEnergy(classes[c]), "class energy vs model");
+                assertEq(classMeasured[c], handler.ghostClassMeasured(classes[c]), "class measured vs model");
+            }
+            assertLe(classMeasured[c], classEnergy[c], "measured above the total");
+            energySum += classEnergy[c];
+            measuredSum += classMeasured[c];
+        }
+        assertEq(total, energySum, "network energy vs the sum over classes");
+        assertEq(measuredTotal, measuredSum, "network measured vs the sum over classes");
     }
 
     /// @notice Per node: stake and compensation equal the model, and they add up to totalHeld.

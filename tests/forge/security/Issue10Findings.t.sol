@@ -68,7 +68,7 @@ contract Issue10Findings is VerAITest {
         vm.warp(block.timestamp + 5 minutes);
         vm.prank(reporter);
         registry.reportFailure(n);
-        assertEq(uint8(registry.nodeStatus(n)), uint8(INodeRegistry.Status.Failed), "not failed");
+        assertEq(uint8(registry.getNode(n).status), uint8(INodeRegistry.Status.Failed), "not failed");
     }
 
     function _cid(bytes32 d) internal pure returns (bytes memory) {

@@ -54,6 +54,12 @@ contract NodeRegistryHandler is HandlerBase {
     mapping(uint256 nodeId => uint256) public ghostSuspectedAt;
     mapping(uint256 nodeId => uint256) public ghostFailableAt;
     mapping(uint256 nodeId => address) public ghostSuspecter;
+    /// @notice Energy by the model: per node, its last counter, per class the totals.
+    mapping(uint256 nodeId => uint256) public ghostEnergy;
+    mapping(uint256 nodeId => uint256) public ghostCounter;
+    mapping(uint256 nodeId => uint256) public ghostRenewable;
+    mapping(bytes32 class => uint256) public ghostClassEnergy;
+    mapping(bytes32 class => uint256) public ghostClassMeasured;
 
     /// @notice Sum of ghostStake over all nodes, kept by this handler, not read from the registry.
     uint256 public ghostTotalStake;
@@ -74,6 +80,8 @@ contract NodeRegistryHandler is HandlerBase {
     ///         check inside a handler would only revert the action, which the fuzzer ignores, so
     ///         mismatches are counted here and the suite asserts the count stays 0.
     uint256 public ghostPayoutMismatches;
+    /// @notice Calls the registry accepted although its rules refuse them (same counting reason).
+    uint256 public ghostRuleBreaks;
 
     constructor(
         Clock clock_,
@@ -144,15 +152,24 @@ contract NodeRegistryHandler is HandlerBase {
         ++calls["register"];
     }
 
-    /// @notice The node's owner sends a heartbeat; watts sometimes exceed the class limit.
+    /// @notice The node's owner sends a heartbeat some time later; watts sometimes exceed the
+    ///         class limit; the energy counter (measured power) is absent, grows, jumps, is lost
+    ///         or goes backwards (refused), and the energy credited follows the rule of
+    ///         INodeRegistry.heartbeat in the model.
     function heartbeat(uint256 nodeSeed, uint256 loadBps, uint256 watts) external synced {
         (uint256 nodeId, address owner) = _node(nodeSeed);
         if (nodeId == 0) return;
-        loadBps = bound(loadBps, 0, MAX_BPS);
-        watts = bound(watts, 0, 1_500);
+        // up to two heartbeat timeouts pass first (the credited interval is capped)
+        clock.advance(bound(loadBps >> 16, 0, 2 * _params.heartbeatTimeout));
+        uint256 mode = (watts >> 16) % 4;
+        loadBps = bound(loadBps & 0xffff, 0, MAX_BPS);
+        watts = bound(watts & 0xffff, 0, 1_500);
+        uint256 baseline = ghostCounter[nodeId];
+        uint256 counter = mode == 0 ? 0 : mode == 1 ? baseline + (loadBps + 1) * 1e6 : mode == 2 ? baseline + 2 ** 60 : baseline;
 
         vm.prank(owner);
-        registry.heartbeat(nodeId, loadBps, watts);
+        registry.heartbeat(nodeId, loadBps, watts, counter);
+        _credit(nodeId, watts, counter);
         ghostLastBeat[nodeId] = block.timestamp; // voids any suspicion
 
         INodeRegistry.Status status = ghostStatus[nodeId];
@@ -165,6 +182,37 @@ contract NodeRegistryHandler is HandlerBase {
         // Any other status stays as it is: the invariant suite then sees a registry that accepted
         // a heartbeat it should have refused only if the registry's status moved.
         ++calls["heartbeat"];
+    }
+
+    /// @dev The model of a heartbeat's energy (INodeRegistry.heartbeat): the interval since the
+    ///      last heartbeat capped at the timeout; watts x interval without a counter or for the
+    ///      first counter, else the counter's increase capped at 2^24 - 1 W x interval.
+    function _credit(uint256 nodeId, uint256 watts, uint256 counter) internal {
+        uint256 interval = block.timestamp - ghostLastBeat[nodeId];
+        if (interval > _params.heartbeatTimeout) interval = _params.heartbeatTimeout;
+        uint256 baseline = ghostCounter[nodeId];
+        uint256 earned;
+        if (counter == 0 || baseline == 0) {
+            earned = watts * interval;
+        } else {
+            earned = counter - baseline;
+            if (earned > (2 ** 24 - 1) * interval) earned = (2 ** 24 - 1) * interval;
+        }
+        ghostEnergy[nodeId] += earned;
+        ghostClassEnergy[ghostClass[nodeId]] += earned;
+        if (counter != 0) ghostClassMeasured[ghostClass[nodeId]] += earned;
+        ghostCounter[nodeId] = counter;
+    }
+
+    /// @notice The owner declares the node's renewable share (over 10000 bps: refused).
+    function declareRenewableShare(uint256 nodeSeed, uint256 shareBps) external synced {
+        (uint256 nodeId, address owner) = _node(nodeSeed);
+        if (nodeId == 0) return;
+        shareBps = bound(shareBps, 0, 10_500);
+        vm.prank(owner);
+        registry.declareRenewableShare(nodeId, shareBps, "ipfs://evidence");
+        ghostRenewable[nodeId] = shareBps;
+        ++calls["declareRenewableShare"];
     }
 
     /// @notice The owner changes the price.
@@ -291,12 +339,16 @@ contract NodeRegistryHandler is HandlerBase {
         ++calls["reserve"];
     }
 
-    /// @notice The market releases units of a closed assignment.
-    function release(uint256 nodeSeed, uint256 units) external synced {
-        (uint256 nodeId,) = _node(nodeSeed);
+    /// @notice The market releases units of a closed assignment, naming the owner it recorded;
+    ///         a failed node's units only ever leave with their compensation (claim below), so a
+    ///         release the registry accepts on a Failed node counts as a rule break. `liar` names
+    ///         someone else as the owner, which the registry must refuse as well.
+    function release(uint256 nodeSeed, uint256 units, bool liar) external synced {
+        (uint256 nodeId, address owner) = _node(nodeSeed);
         if (nodeId == 0) return;
         units = bound(units, 0, ghostReserved[nodeId]);
-        registry.release(nodeId, units);
+        registry.release(nodeId, liar ? governor : owner, units);
+        if (liar || ghostStatus[nodeId] == INodeRegistry.Status.Failed) ++ghostRuleBreaks;
         ghostReserved[nodeId] -= units;
         ++calls["release"];
     }

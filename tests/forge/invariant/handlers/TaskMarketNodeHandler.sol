@@ -27,6 +27,8 @@ contract TaskMarketNodeHandler is HandlerBase {
     uint256 internal constant MAX_CAPACITY = 16;
     uint256 internal constant MIN_PRICE = 1e15;
     uint256 internal constant MAX_NODE_PRICE = 1e18;
+    /// @dev The estimated-power heartbeat (the registry also takes an energy counter).
+    string internal constant HEARTBEAT = "heartbeat(uint256,uint256,uint256)";
     bytes32 internal constant NODE_SUSPECTED = keccak256("NodeSuspected(uint256,address,uint256)");
     bytes32 internal constant NODE_FAILED =
         keccak256("NodeFailed(uint256,address,uint256,uint256,uint256,uint256,uint256,uint256)");
@@ -87,7 +89,7 @@ contract TaskMarketNodeHandler is HandlerBase {
         clock.advance(bound(watts >> 16, 0, 5 minutes));
         watts = bound(watts & 0xffff, 0, 800);
         address owner = model.ghostNode(nodeId).owner;
-        (bool ok,) = _call(owner, abi.encodeCall(INodeRegistry.heartbeat, (nodeId, 5_000, watts)));
+        (bool ok,) = _call(owner, abi.encodeWithSignature(HEARTBEAT, nodeId, 5_000, watts));
         if (ok) ++calls["heartbeat"];
     }
 
@@ -193,7 +195,7 @@ contract TaskMarketNodeHandler is HandlerBase {
         for (uint256 i = 0; i < ids.length; ++i) {
             if (ids[i] == nodeId) continue;
             // Active, Throttled or Exiting nodes beat; the registry refuses the others
-            _call(model.ghostNode(ids[i]).owner, abi.encodeCall(INodeRegistry.heartbeat, (ids[i], 5_000, 0)));
+            _call(model.ghostNode(ids[i]).owner, abi.encodeWithSignature(HEARTBEAT, ids[i], 5_000, 0));
         }
     }
 
