@@ -56,7 +56,8 @@ def percent(value: Fraction | float | None, places: int = 0) -> str:
 
 
 def bps(value: int) -> str:
-    return f"{int(value) / 100:.0f} %"
+    """Basis points as a percent to the basis point: 8000 -> "80 %", 7250 -> "72.5 %"."""
+    return f"{int(value) / 100:.2f}".rstrip("0").rstrip(".") + " %"
 
 
 def kwh(value: Fraction | float) -> str:

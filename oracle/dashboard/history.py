@@ -152,6 +152,84 @@ def power_readings(
     return series
 
 
+@dataclass(frozen=True, slots=True)
+class Credited:
+    """What the registry credited a node with over a window, from its heartbeats' own figures
+    (HeartbeatRecorded.energyJ: the node's total after each heartbeat, the registry's rule: its
+    interval back to the previous heartbeat, capped at the heartbeat timeout)."""
+
+    joules: int  # credited by the node's heartbeats in the window
+    measured: int  # the part credited by heartbeats that carried the node's energy counter
+    beats: int
+
+    @property
+    def source(self) -> str:
+        if self.joules == 0:
+            return "estimated" if self.beats and not self.measured else "-"
+        if self.measured == self.joules:
+            return "measured"
+        return "estimated" if self.measured == 0 else "partly measured"
+
+
+def energy_credits(
+    conn: sqlite3.Connection, block: int, *, start: int, end: int
+) -> dict[int, Credited] | None:
+    """Each node's registry-credited energy from its heartbeats in [start, end]: the increase of
+    its energyJ over the window (from its last heartbeat before it), the measured part being the
+    increases on heartbeats with a counter. None when the registry credits no energy (the
+    heartbeats carry no energyJ)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(heartbeats)")}
+    rows: list[tuple[int, int, int, int]]  # node, timestamp, energy_j, counter_j
+    if {"energy_j", "counter_j"} <= columns:
+        rows = [
+            (int(n), int(t), int(e), int(c))
+            for n, t, e, c in conn.execute(
+                "SELECT node_id, timestamp, energy_j, counter_j FROM heartbeats "
+                "WHERE block_number <= ? AND timestamp <= ? "
+                "ORDER BY node_id, block_number, log_index",
+                (block, end),
+            )
+        ]
+    else:
+        beats = logs(conn, block, contract="NodeRegistry", events=("HeartbeatRecorded",))
+        if beats and "energyJ" not in beats[0].args:
+            return None
+        rows = sorted(
+            (
+                (
+                    int(b.args["nodeId"]),
+                    b.timestamp,
+                    int(b.args["energyJ"]),
+                    int(b.args["counterJ"]),
+                )
+                for b in beats
+                if b.timestamp <= end
+            ),
+            key=lambda r: r[0],
+        )  # fmt: skip (stable: block order within a node)
+    return _credits(rows, start)
+
+
+def credited(beats: Sequence[tuple[int, int]]) -> Credited:
+    """One node's credited energy over all of its heartbeats, (energyJ, counterJ) in order."""
+    return _credits([(0, 0, e, c) for e, c in beats], 0).get(0, Credited(0, 0, 0))
+
+
+def _credits(rows: Sequence[tuple[int, int, int, int]], start: int) -> dict[int, Credited]:
+    credits: dict[int, Credited] = {}
+    previous: dict[int, int] = {}
+    for node, timestamp, energy, counter in rows:
+        increase = energy - previous.get(node, 0)
+        previous[node] = energy
+        if timestamp < start:
+            continue
+        was = credits.get(node, Credited(0, 0, 0))
+        credits[node] = Credited(
+            was.joules + increase, was.measured + (increase if counter else 0), was.beats + 1
+        )
+    return credits
+
+
 def first_block_time(conn: sqlite3.Connection) -> int | None:
     row = conn.execute("SELECT MIN(timestamp) FROM blocks").fetchone()
     return None if row is None or row[0] is None else int(row[0])

@@ -38,6 +38,10 @@ class Beat:
     timestamp: int
     load_bps: int
     watts: int
+    counter_j: int = 0  # the node's energy counter sent with it (0: none, estimated)
+
+
+COUNTER_STEP_J = 90_000  # what a counter node's counter grows by between two heartbeats
 
 
 @dataclass
@@ -52,6 +56,9 @@ class Scenario:
     rounds: dict[str, int] = field(default_factory=dict)
     receipts: dict[int, dict[str, Any]] = field(default_factory=dict)
     owners: dict[int, Any] = field(default_factory=dict)
+    registered_at: dict[int, int] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)  # nodes that send energy counters
+    declarations: list[tuple[int, int, str, int]] = field(default_factory=list)  # node, bps, uri, t
     escrowed: dict[int, int] = field(default_factory=dict)  # task id -> escrow at submission
     start: int = 0
 
@@ -81,15 +88,38 @@ class Scenario:
         node_id = int(self._logs(receipt, "NodeRegistered")[0].args["nodeId"])
         self.nodes[name] = node_id
         self.owners[node_id] = account
+        self.registered_at[node_id] = self.net.timestamp(int(receipt["blockNumber"], 16))
         return node_id
 
     def heartbeat(self, name: str, load_bps: int, watts: int) -> None:
+        """The node's heartbeat; a node in `counters` sends its energy counter (measured), which
+        grows by COUNTER_STEP_J per heartbeat after the first."""
+        node = self.nodes[name]
+        registry = self.c.registry
+        counter = 0
+        if name in self.counters:
+            if any(b.node == node for b in self.beats):
+                self.counters[name] += COUNTER_STEP_J
+            counter = self.counters[name]
+            call = registry.get_function_by_signature("heartbeat(uint256,uint256,uint256,uint256)")(
+                node, load_bps, watts, counter
+            )
+        else:
+            call = registry.get_function_by_signature("heartbeat(uint256,uint256,uint256)")(
+                node, load_bps, watts
+            )
+        receipt = self.net.send(call, self.owners[node])
+        block = int(receipt["blockNumber"], 16)
+        self.beats.append(Beat(node, self.net.timestamp(block), load_bps, watts, counter))
+
+    def declare(self, name: str, bps: int, uri: str) -> None:
+        """The owner declares the node's renewable share (RenewableShareDeclared)."""
         node = self.nodes[name]
         receipt = self.net.send(
-            self.c.registry.functions.heartbeat(node, load_bps, watts), self.owners[node]
+            self.c.registry.functions.declareRenewableShare(node, bps, uri), self.owners[node]
         )
-        block = int(receipt["blockNumber"], 16)
-        self.beats.append(Beat(node, self.net.timestamp(block), load_bps, watts))
+        timestamp = self.net.timestamp(int(receipt["blockNumber"], 16))
+        self.declarations.append((node, bps, uri, timestamp))
 
     def submit(
         self,
@@ -219,9 +249,14 @@ def drive(net: Localnet, folder: Path) -> Scenario:
         "a100-3": (7_000, 380),
         "cpu": (1_000, 120),
     }
+    s.counters["a100-1"] = 5_000_000  # a100-1 has a hardware energy counter (measured)
     s.at(60)
     for name, (load, watts) in loads.items():
         s.heartbeat(name, load, watts)
+    # renewable shares, as the owners declare them (a100-1 and a100-3 declare none)
+    s.declare("rtx", 8_000, "https://operator.example/rtx-green-tariff.pdf")
+    s.declare("cpu", 10_000, "ipfs://bafy-certificate-cpu")
+    s.declare("a100-2", 5_000, "")
     s.submit("train", 7, GPU, 6, 3 * VER, 7_200, "ipfs://bafy-spec-train")
     s.submit("render", 8, RTX, 2, 2 * VER, 7_200, HOSTILE_SPEC)
     # round 1, by hand: three allocations and one that cannot apply (a CPU node for a GPU task)
@@ -299,6 +334,7 @@ def drive(net: Localnet, folder: Path) -> Scenario:
     resumed = int(s._logs(receipt, "AssignmentCreated")[0].args["assignmentId"])
     a["train@resumed"] = resumed
     s.nodes["resumer"] = entry.node_id
+    s.declare("a100-2", 6_000, "https://operator.example/a100-2-ppa.pdf")  # a change
     s.at(300)
     s.commit(resumed, 40, entry.node_id)
     s.commit(a["train@a100-1"], 40, n["a100-1"])

@@ -234,6 +234,31 @@ def test_rounds_page_lists_entries_skipped_reasons_gas_and_audit_verdicts(tab: T
     assert tab.page.locator("ul.checks li.bad").count() == 0
 
 
+def test_node_page_shows_credited_energy_its_source_and_the_declared_share(tab: Tab) -> None:
+    s = tab.world.scenario
+    registry = tab.world.net.contracts.registry
+    measured = s.nodes["a100-1"]  # sends its energy counter
+    block = tab.open(f"/node/{measured}")
+    joules, counter, is_measured, bps = registry.functions.energyOf(measured).call(
+        block_identifier=block
+    )
+    assert is_measured and counter and bps == 0
+    assert tab.text("#node-energy").startswith(f"{_kwh(joules)} · measured")
+    assert "(100 % of it measured)" in tab.text("#node-energy")
+    assert tab.text("#node-renewable") == "not declared"
+
+    green = s.nodes["rtx"]
+    block = tab.open(f"/node/{green}")
+    joules, counter, is_measured, bps = registry.functions.energyOf(green).call(
+        block_identifier=block
+    )
+    assert not is_measured and counter == 0 and bps == 8_000
+    assert tab.text("#node-energy") == f"{_kwh(joules)} · estimated (0 % of it measured)"
+    assert tab.text("#node-renewable").startswith("80 % declared by the owner at ")
+    evidence = tab.text("#node-renewable-evidence")
+    assert evidence == "https://operator.example/rtx-green-tariff.pdf"
+
+
 def test_energy_page_shows_power_per_class_kwh_and_renewable_share(tab: Tab) -> None:
     s = tab.world.scenario
     block = tab.open("/energy?window=all")
@@ -263,7 +288,76 @@ def test_energy_page_shows_power_per_class_kwh_and_renewable_share(tab: Tab) -> 
 
     if not renewable_events():  # the committed NodeRegistry emits no renewable share yet
         assert tab.text("#kpi-renewable .value") == "not declared"
+    else:
+        _energy_credited_and_declared(tab, block, chain, classes, cap)
     power = tab.page.locator("#chart-power")
     assert int(power.get_attribute("data-drawn")) >= 3 * len(by_class)
     assert tab.chart_pixels("#chart-power", BLUE) > 50
     tab.screenshot("energy")
+
+
+def _kwh(joules: int | Fraction) -> str:
+    return f"{float(Fraction(joules, 3_600_000)):.3f} kWh"
+
+
+def _energy_credited_and_declared(
+    tab: Tab, block: int, chain: ChainAt, classes: dict[int, str], cap: int
+) -> None:
+    """The registry's own figure per node and class (issue 13), computed here by its rule: each
+    heartbeat credits the time back to the previous one (the registration for the first),
+    capped at the heartbeat timeout, x its watts; with a counter after a counter, the counter's
+    increase (measured), at most 2^24 - 1 W x the interval. And the declared renewable shares
+    toward the 80 % goal."""
+    s = tab.world.scenario
+    registry = tab.world.net.contracts.registry
+    credited: dict[int, int] = {}
+    by_class: dict[str, tuple[int, int]] = {}
+    for node_id, cls in classes.items():
+        previous_at, baseline, joules, measured = s.registered_at[node_id], 0, 0, 0
+        beats = [b for b in s.beats if b.node == node_id]
+        for beat in beats:
+            interval = min(beat.timestamp - previous_at, cap)
+            if beat.counter_j and baseline:  # at most 2^24 - 1 W over the interval (0 s: 0 J)
+                earned = min(beat.counter_j - baseline, (2**24 - 1) * interval)
+            else:
+                earned = beat.watts * interval
+            joules += earned
+            measured += earned if beat.counter_j else 0
+            previous_at, baseline = beat.timestamp, beat.counter_j
+        assert registry.functions.energyOf(node_id).call(block_identifier=block)[0] == joules
+        credited[node_id] = joules
+        total, part = by_class.get(cls, (0, 0))
+        by_class[cls] = (total + joules, part + measured)
+        if beats:
+            row = f'#energy-nodes tr[data-node="{node_id}"]'
+            assert tab.text(f"{row} td.credited") == _kwh(joules), node_id
+            source = "measured" if measured == joules else "estimated" if not measured else "partly"
+            assert tab.text(f"{row} td.source").startswith(source), node_id
+    assert tab.text(f'#energy-nodes tr[data-node="{s.nodes["a100-1"]}"] td.source') == "measured"
+    for cls, (joules, measured) in by_class.items():
+        row = f'#energy-classes tr[data-class="{cls}"]'
+        assert tab.text(f"{row} td.credited") == _kwh(joules), cls
+        share = f"{measured / joules * 100:.0f} %" if joules else "-"
+        assert tab.text(f"{row} td.measured") == share, cls
+    total = sum(credited.values())
+    assert tab.text("#kpi-credited .value") == _kwh(total)
+    measured_total = sum(m for _, m in by_class.values())
+    assert tab.text("#kpi-measured").startswith(f"{_kwh(measured_total)} measured")
+
+    # declared renewable shares: the latest declaration of each node
+    declared: dict[int, int] = {}
+    for node_id, bps, _uri, _at in s.declarations:
+        declared[node_id] = bps
+    assert declared == {s.nodes["rtx"]: 8_000, s.nodes["cpu"]: 10_000, s.nodes["a100-2"]: 6_000}
+    for node_id in classes:
+        shown = tab.text(f'#energy-nodes tr[data-node="{node_id}"] td.renewable')
+        bps = declared.get(node_id)
+        assert shown == (f"{bps // 100} % declared" if bps else "not declared"), node_id
+        assert registry.functions.energyOf(node_id).call(block_identifier=block)[3] == (bps or 0)
+    by_energy = Fraction(sum(credited[n] * b for n, b in declared.items()), 10_000 * total)
+    assert tab.text("#kpi-renewable .value") == f"{float(by_energy) * 100:.0f} %"
+    live = [n.id for n in chain.nodes() if n.status in LIVE]
+    by_count = Fraction(sum(declared.get(n, 0) for n in live), 10_000 * len(live))
+    assert tab.text("#renewable-by-count") == f"{float(by_count) * 100:.0f} % by node count"
+    assert "declared by the nodes" in tab.text("#kpi-renewable")
+    assert "goal 80 % by 2030" in tab.text("#kpi-renewable")

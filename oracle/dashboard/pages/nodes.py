@@ -1,9 +1,11 @@
 """The node list, and one node: its telemetry over time (load, watts, heartbeat gaps), its
+energy (credited by the registry, measured or estimated; its declared renewable share), its
 assignments and what it earned."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from oracle.chain.mirror import RUNNING
@@ -19,6 +21,7 @@ from oracle.dashboard.pages.common import (
     power_now,
 )
 from oracle.dashboard.view import View
+from oracle.energy import kwh
 
 PER_PAGE = 100
 TELEMETRY_POINTS = 2_000
@@ -60,6 +63,63 @@ class Suspicion:
     block: int
     timestamp: int
     failable_at: int
+
+
+@dataclass(frozen=True)
+class Energy:
+    """The node's energy as the registry credited it (its heartbeats' energyJ) and its
+    declared renewable share (its latest RenewableShareDeclared)."""
+
+    joules: int
+    measured_j: int
+    counter_j: int  # the counter of its last heartbeat; 0: estimated
+    renewable_bps: int | None  # None: never declared
+    evidence_uri: str
+    declared_at: int | None
+
+    @property
+    def kwh(self) -> Fraction:
+        return kwh(self.joules)
+
+    @property
+    def measured_share(self) -> Fraction | None:
+        return Fraction(self.measured_j, self.joules) if self.joules else None
+
+    @property
+    def source(self) -> str:
+        return "measured" if self.counter_j else "estimated"
+
+
+def energy_of(view: View, node_id: int) -> Energy | None:
+    """None when the registry credits no energy (heartbeats without energyJ)."""
+    beats = history.logs(
+        view.conn,
+        view.block,
+        contract="NodeRegistry",
+        events=("HeartbeatRecorded",),
+        arg=("nodeId", node_id),
+    )
+    if beats and "energyJ" not in beats[0].args:
+        return None
+    credits = history.credited([(int(b.args["energyJ"]), int(b.args["counterJ"])) for b in beats])
+    declared = history.logs(
+        view.conn,
+        view.block,
+        contract="NodeRegistry",
+        events=("RenewableShareDeclared",),
+        arg=("nodeId", node_id),
+        newest_first=True,
+        limit=1,
+    )
+    last = declared[0] if declared else None
+    return Energy(
+        joules=credits.joules,
+        measured_j=credits.measured,
+        counter_j=int(beats[-1].args["counterJ"]) if beats else 0,
+        renewable_bps=int(last.args["shareBps"]) if last else None,
+        evidence_uri=str(last.args["evidenceURI"]) if last else "",
+        declared_at=last.timestamp if last else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -158,6 +218,7 @@ def build(view: View, node_id: int) -> dict[str, Any] | None:
             over_timeout=sum(1 for g in gaps if g > cap),
         ),
         "heartbeat_count": len(beats),
+        "energy": energy_of(view, node_id),
         "gap_cap": cap,
         "assignments": assignments,
         "earned_paid": paid,
