@@ -147,3 +147,122 @@ def renewable_share(energy: Mapping[K, int], declared_bps: Mapping[K, int]) -> F
             raise EnergyError(f"node {node!r} declares {bps} bps renewable, outside 0..{BPS}")
         renewable += Fraction(joules * bps, BPS)
     return renewable / total
+
+
+# ----------------------------------------------------------------------------- the seed's formula
+class BaselineError(EnergyError):
+    """An efficiency gain asked against a baseline that cannot be one (zero or negative)."""
+
+
+Quantity = int | Fraction
+
+
+def _quantity(value: object, name: str) -> Fraction:
+    # Exact inputs only: a float would bring its binary rounding into a published figure.
+    if isinstance(value, bool) or not isinstance(value, int | Fraction):
+        raise EnergyError(f"{name} must be an int or a Fraction (exact), got {value!r}")
+    return Fraction(value)
+
+
+def efficiency_gain(centralised_kwh: Quantity, decentralised_kwh: Quantity) -> Fraction:
+    """The seed's efficiency gain of the network over a centralised baseline:
+    (E_c - E_d) / E_c, with E_c the energy the same work takes centralised and E_d the energy it
+    took on the network (any one unit, kWh by convention). 1000 kWh against 600 kWh is 2/5
+    (40 %); a network that used more than the baseline has a negative gain.
+
+    A baseline of zero or less is refused (BaselineError): there is no gain against nothing,
+    and returning 0 would read as "no better, no worse"."""
+    centralised = _quantity(centralised_kwh, "centralised_kwh")
+    decentralised = _quantity(decentralised_kwh, "decentralised_kwh")
+    if centralised <= 0:
+        raise BaselineError(
+            f"the centralised baseline must be above 0 kWh, got {_plain(centralised)}: "
+            "an efficiency gain is relative to the energy the same work takes centralised"
+        )
+    if decentralised < 0:
+        raise EnergyError(f"decentralised energy cannot be negative, got {_plain(decentralised)}")
+    return (centralised - decentralised) / centralised
+
+
+def _plain(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else decimal_string(value, 6)
+
+
+# ----------------------------------------------------------------------------- display
+def decimal_string(value: Fraction | int, places: int) -> str:
+    """`value` rounded half away from zero to `places` decimals, trailing zeros dropped:
+    decimal_string(Fraction(1, 3), 3) == "0.333", decimal_string(Fraction(5, 2), 0) == "3"."""
+    value = Fraction(value)
+    scale = 10**places
+    magnitude = abs(value) * scale
+    units = int(magnitude)
+    if magnitude - units >= Fraction(1, 2):
+        units += 1
+    whole, frac = divmod(units, scale)
+    text = str(whole)
+    if places and frac:
+        text += "." + f"{frac:0{places}d}".rstrip("0")
+    return ("-" if value < 0 and units else "") + text
+
+
+def kwh_string(joules: int | Fraction, places: int = 6) -> str:
+    """kWh of `joules` as a decimal string (6 places: to the milliwatt-hour)."""
+    return decimal_string(Fraction(joules) / JOULES_PER_KWH, places)
+
+
+# ----------------------------------------------------------------------------- credited spans
+@dataclass(frozen=True, slots=True)
+class Span:
+    """What the registry credited at one heartbeat: `joules` over [since, until) (seconds)."""
+
+    since: int
+    until: int
+    joules: int
+
+    @property
+    def power(self) -> Fraction:
+        """Mean watts over the span (0 for an empty span)."""
+        length = self.until - self.since
+        return Fraction(self.joules, length) if length > 0 else Fraction(0)
+
+
+def credited_span(previous_at: int, at: int, joules: int, gap_cap: int) -> Span:
+    """The interval a heartbeat at `at` was credited for, as NodeRegistry credits it: back to
+    the node's previous heartbeat (or its registration, `previous_at`), at most `gap_cap`
+    seconds (the heartbeat timeout). The registry multiplies the heartbeat's own watts by that
+    interval (estimated) or takes the counter's increase (measured), so for an estimated
+    heartbeat the span's mean power is exactly the watts it reported."""
+    if at < previous_at:
+        raise EnergyError(f"heartbeat at {at} is earlier than the one before it ({previous_at})")
+    if gap_cap < 0:
+        raise EnergyError(f"gap_cap must be >= 0 seconds, got {gap_cap}")
+    if joules < 0:
+        raise EnergyError(f"a heartbeat cannot credit negative energy ({joules} J)")
+    return Span(at - min(at - previous_at, gap_cap), at, joules)
+
+
+def span_steps(spans: Iterable[Span], *, start: int, end: int) -> list[tuple[int, Fraction]]:
+    """The summed mean power of `spans` over [start, end] as a step function: (time, watts)
+    points, each value holding until the next point; first point at `start`, last at `end`,
+    consecutive points never repeat a value. Spans are clipped to the window."""
+    if end < start:
+        raise EnergyError(f"window ends ({end}) before it starts ({start})")
+    changes: dict[int, Fraction] = {}
+    for span in spans:
+        since, until = max(span.since, start), min(span.until, end)
+        if until <= since or span.joules == 0:
+            continue
+        power = span.power
+        changes[since] = changes.get(since, Fraction(0)) + power
+        changes[until] = changes.get(until, Fraction(0)) - power
+    level = Fraction(0)
+    points: list[tuple[int, Fraction]] = [(start, level)]
+    for moment in sorted(changes):
+        level += changes[moment]
+        if moment == start:
+            points[0] = (start, level)
+        elif level != points[-1][1]:
+            points.append((moment, level))
+    if points[-1][0] != end:
+        points.append((end, points[-1][1]))
+    return points

@@ -37,6 +37,7 @@ class Offer:
     stake: str
     gpu_watts: int | None = None
     tdp_watts: int = 200
+    renewable_bps: int | None = None  # the renewable share the owner declares (issue 13)
 
     @property
     def key(self) -> bytes:
@@ -214,6 +215,7 @@ def make_contributors(
             **({"ipfs_url": ipfs_url} if ipfs_url else {"store": store}),
             "telemetry": "nvml" if gpu else "estimate",
             "tdp_watts": offer.tdp_watts,
+            **_renewable(offer),
             "withdraw_threshold": "0.001",
             "metrics_port": 0,
             "log_format": "json",
@@ -221,6 +223,14 @@ def make_contributors(
         }
         agents.append(AgentProcess(offer, home, logs / f"{offer.name}.log", base))
     return Contributors(agents)
+
+
+def _renewable(offer: Offer) -> dict[str, object]:
+    """The agent declares the offer's renewable share at start (none: it declares nothing)."""
+    if offer.renewable_bps is None:
+        return {}
+    evidence = f"https://nodes.example/{offer.name}/energy"
+    return {"renewable_bps": offer.renewable_bps, "renewable_evidence_uri": evidence}
 
 
 def wait_alive_heartbeats(agents: list[AgentProcess], timeout: float = 30) -> None:

@@ -48,12 +48,14 @@ BLOCK_TIME = 2  # seconds, as on BASE
 WATT_LIMIT_A100 = 400  # the class limit the deploy script configures for GPU-A100-80G
 # The cast: three GPU nodes at three prices (alice is the cheapest and fills first), one CPU
 # node; the GPUs are simulated boards whose draw the story sets.
+# Each owner declares the renewable share of its supply (carol declares none: 0 %).
 OFFERS = [
-    Offer("alice", "GPU-A100-80G", 2, "2", "150", gpu_watts=300),
-    Offer("bob", "GPU-A100-80G", 4, "2.5", "150", gpu_watts=320),
+    Offer("alice", "GPU-A100-80G", 2, "2", "150", gpu_watts=300, renewable_bps=10_000),
+    Offer("bob", "GPU-A100-80G", 4, "2.5", "150", gpu_watts=320, renewable_bps=5_000),
     Offer("carol", "GPU-A100-80G", 4, "3", "150", gpu_watts=280),
-    Offer("dave", "CPU-EPYC-64", 8, "0.2", "20", tdp_watts=180),
+    Offer("dave", "CPU-EPYC-64", 8, "0.2", "20", tdp_watts=180, renewable_bps=8_000),
 ]
+DATA_CENTRE_PUE = "1.58"  # the energy report's baseline: a typical data centre's PUE (assumed)
 # What the developer asks for: two GPU trainings and one on CPUs (the built-in deterministic
 # numpy trainer; ~10-30 ms a step here, a checkpoint every 20 steps).
 TASKS = {
@@ -542,8 +544,25 @@ def settle_money(demo: Demo) -> None:
     demo.note("wallet", f"the developer: {format_ver(held)} VER in the wallet (of 1,000)")
 
 
-# issue 13 (energy) adds its step here: `verai energy report` (kWh per node, class and task,
-# the efficiency against the baseline, the renewable share) and its PNG.
+def energy_report(demo: Demo) -> None:
+    """`verai energy report` over the whole story, from the chain alone: kWh per node, class and
+    task with their measurement source, the declared renewable share, the throttling, and the
+    efficiency gain against a data centre of PUE 1.58 (the inputs printed with it); the plots
+    in build/demo/energy.png. A trimmed excerpt is shown, the whole report is in energy.txt."""
+    png = demo.folder / "energy.png"
+    args = ("energy", "report", "--baseline-pue", DATA_CENTRE_PUE, "--png", str(png))
+    text = demo.need_developer().verai(*args).stdout
+    (demo.folder / "energy.txt").write_text(text)
+    doc = demo.need_developer().verai_json("energy", "report", "--baseline-pue", DATA_CENTRE_PUE)
+    (demo.folder / "energy.json").write_text(json.dumps(doc, indent=2) + "\n")
+    lines = text.splitlines()
+    table = lines.index("") + 1  # the summary, then the class table
+    for line in lines[: lines.index("", table)]:
+        if line.strip():
+            demo.note("energy", line[2:] if line.startswith("  ") else line)
+    if not doc["network"]["energy_j"] or not png.stat().st_size:
+        raise StepFailed("the energy report shows no energy or wrote an empty PNG")
+    demo.note("energy", f"plots in {png}, the whole report in {demo.folder / 'energy.txt'}")
 
 
 def audit_rounds(demo: Demo) -> None:
@@ -592,7 +611,7 @@ STEPS = [
     # issue 14: Step("verified-work", "a cheating node is caught and slashed", ...),
     Step("completion", "every task completes with an uninterrupted run's bytes", await_completion),
     Step("money", "refunds, compensation, earnings", settle_money),
-    # issue 13: Step("energy", "the energy report", ...),
+    Step("energy", "the energy report: kWh, sources, renewable share, efficiency", energy_report),
     Step("audit", "every committee round re-solved", audit_rounds),
     Step("invariants", "nothing lost, nothing paid twice", check_invariants),
 ]

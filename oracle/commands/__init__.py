@@ -8,6 +8,7 @@ from oracle.commands.audit import audit_command
 from oracle.commands.compensation import compensation_group
 from oracle.commands.dashboard import dashboard_command
 from oracle.commands.earnings import earnings_group
+from oracle.commands.energy import energy_group
 from oracle.commands.faucet import faucet_command
 from oracle.commands.network import network_group
 from oracle.commands.node import node_group
@@ -28,5 +29,6 @@ COMMAND_GROUPS: list[click.Command] = [
     earnings_group,
     compensation_group,
     network_group,
+    energy_group,  # issue 13
     faucet_command,
 ]
