@@ -230,15 +230,15 @@ class NodeAgent:
             self._show(
                 "energy",
                 f"the chain holds energy counter {energy.counter_j:,} J for node {self.node_id}, "
-                f"above this agent's {local:,.0f} J (local state lost or behind): counting on "
+                f"above this agent's {int(local):,} J (local state lost or behind): counting on "
                 "from the chain's",
             )
         self._show(
             "energy",
-            f"node {self.node_id}: {energy.energy_j / 3.6e6:,.3f} kWh credited on chain "
-            f"({'measured' if energy.measured else 'estimated'} last), energy counter "
-            f"{self.telemetry.energy_j:,.0f} J, renewable share {energy.renewable_bps / 100:g} % "
-            "(declared)",
+            f"node {self.node_id}: {energy.energy_j:,} J ({energy.energy_j / 3.6e6:.6f} kWh) "
+            f"credited on chain, last heartbeat {'measured' if energy.measured else 'estimated'}; "
+            f"energy counter {int(self.telemetry.energy_j):,} J; renewable share "
+            f"{energy.renewable_bps / 100:g} % (declared)",
             energy_j=energy.energy_j,
             counter_j=int(self.telemetry.energy_j),
         )

@@ -93,7 +93,9 @@ def _beats(net: Localnet, node_id: int) -> list[dict[str, Any]]:
 
 
 def _counter_lines(text: str) -> list[int]:
-    return [int(m.replace(",", "")) for m in re.findall(r"heartbeat .* counter ([\d,]+) J", text)]
+    return [
+        int(m.replace(",", "")) for m in re.findall(r"heartbeat  load .* counter ([\d,]+) J", text)
+    ]
 
 
 def _wait_counter_beats(agent: Agent, count: int, timeout: float = 60) -> list[int]:
