@@ -22,6 +22,10 @@ contract ReportVerifier is IReportVerifier, AccessControlDefaultAdminRules, EIP7
 
     /// @notice Most members a committee may have.
     uint256 public constant MAX_SIGNERS = 31;
+    /// @notice Highest energy weight, VER wei per kWh: 1,000 VER per kWh, thousands of times any
+    ///         electricity price, so that a mistyped weight (a wei amount given as VER) is
+    ///         refused instead of turning every allocation into an energy-only one.
+    uint256 public constant MAX_ENERGY_WEIGHT = 1_000e18;
 
     bytes32 private constant _REPORT_TYPEHASH = keccak256(
         "Report(bytes32 configDigest,uint64 round,uint64 snapshotBlock,bytes32 inputsDigest,"
@@ -72,6 +76,8 @@ contract ReportVerifier is IReportVerifier, AccessControlDefaultAdminRules, EIP7
     bytes32 private _configDigest;
     Hot private _hot;
     Committee private _committee;
+    /// @dev VER wei per kWh of the oracle's energy-aware mode (0: off); never read by transmit.
+    uint256 private _energyWeight;
 
     /*//////////////////////////////////////////////////////////////
                                CONSTRUCTOR
@@ -129,6 +135,15 @@ contract ReportVerifier is IReportVerifier, AccessControlDefaultAdminRules, EIP7
         _setConfig(signers, threshold, vrfPublicKey);
     }
 
+    /// @inheritdoc IReportVerifier
+    function setEnergyWeight(uint256 weiPerKWh) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (weiPerKWh > MAX_ENERGY_WEIGHT) {
+            revert ReportVerifierParameterOutOfRange("energyWeight", weiPerKWh, 0, MAX_ENERGY_WEIGHT);
+        }
+        _energyWeight = weiPerKWh;
+        emit EnergyWeightSet(weiPerKWh);
+    }
+
     /*//////////////////////////////////////////////////////////////
                                   VIEWS
     //////////////////////////////////////////////////////////////*/
@@ -184,6 +199,11 @@ contract ReportVerifier is IReportVerifier, AccessControlDefaultAdminRules, EIP7
     /// @inheritdoc IReportVerifier
     function market() external view returns (address) {
         return address(_market);
+    }
+
+    /// @inheritdoc IReportVerifier
+    function energyWeight() external view returns (uint256) {
+        return _energyWeight;
     }
 
     /*//////////////////////////////////////////////////////////////

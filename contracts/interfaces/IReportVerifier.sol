@@ -111,6 +111,12 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
     ///         could not be created (out of gas).
     error ConfigStoreNotCreated(uint256 length);
 
+    // ------------------------------------------------------------------ errors: parameters
+
+    /// @notice Thrown when governance parameter `name` is given `value`, outside [minimum,
+    ///         maximum] (the NodeRegistryParameterOutOfRange pattern).
+    error ReportVerifierParameterOutOfRange(bytes32 name, uint256 value, uint256 minimum, uint256 maximum);
+
     // ------------------------------------------------------------------ skip reasons
     // Never thrown: their selectors are the `reason` of `EntrySkipped` for the checks this
     // contract makes itself (the market's own errors are the reasons of the other skips).
@@ -143,6 +149,9 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
     /// @notice Emitted when entry `index` of the report of `round` did not apply; `reason` is the
     ///         selector of the error that stopped it.
     event EntrySkipped(uint64 indexed round, uint256 index, bytes4 reason);
+    /// @notice Emitted when the energy weight of the oracle's energy-aware mode changes
+    ///         (`weiPerKWh` VER wei per kWh; 0: the mode is off).
+    event EnergyWeightSet(uint256 weiPerKWh);
 
     // ------------------------------------------------------------------ transmit
 
@@ -166,6 +175,17 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
     /// @param vrfPublicKey the committee's ECVRF public key, 33-byte SEC1 compressed
     function setConfig(address[] calldata signers, uint8 threshold, bytes calldata vrfPublicKey)
         external;
+
+    /// @notice Sets the energy weight of the oracle's energy-aware mode (admin role): the VER
+    ///         wei per kWh that every member adds, per unit-hour, to the allocation cost of a
+    ///         node from its measured power (watts of its last heartbeat / capacity). 0 turns
+    ///         the mode off (the default). Members read it at a round's snapshot block and
+    ///         publish it in the round's inputs, so they all solve, and an auditor re-solves,
+    ///         with the same weight; the chain does not use it otherwise.
+    /// @dev Reverts with ReportVerifierParameterOutOfRange above MAX_ENERGY_WEIGHT, with
+    ///      AccessControlUnauthorizedAccount for a caller without DEFAULT_ADMIN_ROLE.
+    /// @param weiPerKWh VER wei per kWh, 0..MAX_ENERGY_WEIGHT
+    function setEnergyWeight(uint256 weiPerKWh) external;
 
     // ------------------------------------------------------------------ views
 
@@ -197,4 +217,7 @@ interface IReportVerifier is IVRFErrors, ISortitionErrors {
 
     /// @notice The TaskMarket the reports apply to.
     function market() external view returns (address);
+
+    /// @notice The energy weight of the oracle's energy-aware mode, VER wei per kWh (0: off).
+    function energyWeight() external view returns (uint256);
 }
