@@ -363,6 +363,7 @@ class Mirror:
             ("CheckpointRegistry", "CheckpointCommitted"): self._checkpoint,
             ("ReportVerifier", "ConfigSet"): self._config_set,
             ("ReportVerifier", "ReportAccepted"): self._report_accepted,
+            ("ReportVerifier", "EnergyWeightSet"): self._energy_weight_set,
         }
 
     # ------------------------------------------------------------------ LogSink
@@ -698,6 +699,9 @@ class Mirror:
     def _config_set(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         self._set_value(conn, "verifier.config", e.block_number, json_value(dict(e.args)))
 
+    def _energy_weight_set(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
+        self._set_value(conn, "verifier.energy_weight", e.block_number, str(e.args["weiPerKWh"]))
+
     def _report_accepted(self, conn: sqlite3.Connection, e: ChainEvent, ts: int) -> None:
         self._set_value(
             conn,
@@ -896,6 +900,11 @@ class Mirror:
         """The committee config (ConfigSet args, bytes as 0x-hex) in force at `block`."""
         value: dict[str, Any] | None = self.value_at("verifier.config", block)
         return value
+
+    def energy_weight_at(self, block: int) -> int:
+        """ReportVerifier.energyWeight() at `block`: VER wei per kWh of the oracle's
+        energy-aware mode, 0 (off) until the first EnergyWeightSet."""
+        return int(self.value_at("verifier.energy_weight", block) or 0)
 
     def parameters_at(self, block: int) -> dict[str, Any]:
         return dict(self.value_at("registry.parameters", block) or {})

@@ -106,6 +106,8 @@ class RoundReader:
         if committee is None:
             raise ValueError(f"no committee config at block {block}")
         block_hash, timestamp = self.header(block)
+        # the watts are an input only in an energy-aware round (see RoundInputs.energy_weight)
+        energy_weight = self.mirror.energy_weight_at(block)
         nodes = tuple(
             NodeRow(
                 id=n.id,
@@ -116,6 +118,7 @@ class RoundReader:
                 price=n.price,
                 load_bps=n.load_bps,
                 last_heartbeat_at=n.last_heartbeat_at,
+                watts=n.watts if energy_weight > 0 else 0,
             )
             for n in sorted(self.mirror.nodes_at(block), key=lambda n: n.id)
         )
@@ -173,4 +176,5 @@ class RoundReader:
             running=running,
             failed=failed,
             heartbeat_timeout=int(self.mirror.parameters_at(block).get("heartbeatTimeout", 0)),
+            energy_weight=energy_weight,
         )
