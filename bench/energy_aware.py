@@ -4,12 +4,13 @@ Run by `make bench` (`.venv/bin/python bench/energy_aware.py`); `--quick` for a 
 
 On a generated network (two classes, nodes with a spread of measured watts per unit and of
 prices, cheap nodes tending to be the power-hungry ones, as older boards are; tasks asking for
-about 60 % of the capacity, with price caps), the service's own `solve` is run with the mode off
-(ReportVerifier.energyWeight() = 0: the structured path) and on at several weights (VER per kWh:
-the mcf path with the energy surcharges), side by side in one run. For each it prints, per
-served unit-hour, the energy (Wh, from the nodes' watts / capacity) and the price paid (VER),
-the served units, and the ratios on / off; then the extra VER paid per kWh saved, the compute
-time of the round (off vs on) and whether two members' documents are byte-identical.
+up to 60 % of the capacity, 40 % in the full run, with price caps), the service's own `solve`
+is run with the mode off (ReportVerifier.energyWeight() = 0: the structured path) and on at
+several weights (VER per kWh: the mcf path with the energy surcharges), side by side in one run.
+For each it prints, per served unit-hour, the energy (Wh, from the nodes' watts / capacity) and
+the price paid (VER), the served units, and the ratios on / off; then the extra VER paid per kWh
+saved, the compute time of the round (off vs on) and whether two members' documents are
+byte-identical.
 """
 
 from __future__ import annotations
