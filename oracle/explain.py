@@ -154,6 +154,8 @@ def _param_value(value: Any, ctx: Context, args: Mapping[str, Any]) -> str:
         return duration(int(value))
     if re.search(r"(Stake|Amount|Price)$", name, re.IGNORECASE):
         return ver(int(value))
+    if name == "energyWeight":  # ReportVerifier.setEnergyWeight: VER wei per kWh
+        return f"{ver(int(value))}/kWh"
     return str(int(value))
 
 
@@ -265,6 +267,10 @@ TEMPLATES: Final[dict[str, str]] = {
         "{maximum:param_value}"
     ),
     "NodeRegistryTooManyClasses": "the class table is full ({maximum:int} classes)",
+    "ReportVerifierParameterOutOfRange": (
+        "{name:name32} = {value:param_value}, allowed {minimum:param_value} to "
+        "{maximum:param_value}"
+    ),
     "NodeRegistryEnergyCounterBackwards": (
         "node {nodeId:id}, energy counter {counterJ:joules} is below the previous "
         "{previousJ:joules} (send 0 once to start a new baseline)"

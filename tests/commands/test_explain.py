@@ -41,6 +41,8 @@ def _declared() -> dict[str, list[str]]:
     """Every `error Name(type name, ...)` in contracts/interfaces and contracts/libraries."""
     found: dict[str, list[str]] = {}
     for path in sorted((ROOT / "contracts").glob("**/*.sol")):
+        if any(part.startswith(".") for part in path.relative_to(ROOT / "contracts").parts):
+            continue  # contracts/.cache: the dependencies ape compiles beside ours (OpenZeppelin)
         text = re.sub(r"//[^\n]*", "", path.read_text())
         for name, params in DECLARED.findall(text):
             found[name] = [p.split()[-1] for p in params.split(",") if p.strip()]

@@ -97,14 +97,21 @@ rows = st.tuples(
 
 
 @settings(max_examples=150, deadline=None)
-@given(rows, ints)
-def test_round_inputs_to_dict_equals_asdict(tables: tuple[list, ...], value: int) -> None:  # type: ignore[type-arg]
+@given(rows, ints, st.sampled_from([0, 0, 1, 10**18]))
+def test_round_inputs_to_dict_equals_asdict(
+    tables: tuple[list, ...], value: int, weight: int
+) -> None:  # type: ignore[type-arg]
     nodes, tasks, running, failed = tables
     inputs = RoundInputs(
         chain_id=value, market="0x" + "11" * 20, verifier="0x" + "22" * 20,
         config_digest="0x" + "33" * 32, vrf_public_key="0x02" + "44" * 32, first_round=value,
         service_index=3, snapshot_block=9, block_hash="0x" + "55" * 32, timestamp=value,
         parameters=Parameters(1, 2, 3, 4, GasTable()), nodes=tuple(nodes), tasks=tuple(tasks),
-        running=tuple(running), failed=tuple(failed),
+        running=tuple(running), failed=tuple(failed), energy_weight=weight,
     )  # fmt: skip
-    assert inputs.to_dict() == _jsonable(asdict(inputs))
+    expected = _jsonable(asdict(inputs))
+    if weight == 0:  # energy-aware mode off: the document is the one from before the mode existed
+        del expected["energy_weight"]
+        for row in expected["nodes"]:
+            del row["watts"]
+    assert inputs.to_dict() == expected
