@@ -723,7 +723,10 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
     ///      counter baseline is dropped. With the node's own monotonic counter (measured: NVML,
     ///      RAPL), it earns the counter's increase since the last heartbeat, at most MAX_WATTS x
     ///      interval (so no counter can inflate the totals beyond what the power field could
-    ///      say); the first counter after none sets the baseline and earns watts x interval; a
+    ///      say; the baseline then moves by the credited part only, and later heartbeats credit
+    ///      the rest, unless the increase exceeds MAX_WATTS x the timeout: a glitch, credited as
+    ///      watts x interval with the counter as the new baseline); the first counter after none
+    ///      sets the baseline and earns watts x interval; the class totals saturate at 2^64 - 1; a
     ///      counter below the baseline is refused (NodeRegistryEnergyCounterBackwards): an agent
     ///      that lost its counter sends one heartbeat without it, which drops the baseline.
     function _beat(uint256 nodeId, uint256 loadBps, uint256 watts, uint256 counter) private {
@@ -759,7 +762,19 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
                 if (counter < baseline) revert NodeRegistryEnergyCounterBackwards(nodeId, counter, baseline);
                 earned = counter - baseline;
                 uint256 most = MAX_WATTS * interval;
-                if (earned > most) earned = most;
+                if (earned > most) {
+                    if (earned <= MAX_WATTS * timeout) {
+                        // A short interval: the baseline moves only by what was credited, later
+                        // heartbeats credit the rest (two beats in one second lose nothing).
+                        earned = most;
+                        counter = baseline + most;
+                    } else {
+                        // A jump no power could explain even over a whole timeout (a counter
+                        // glitch): the beat is credited as estimated and the counter is the
+                        // new baseline, so one glitch is never paid out beat after beat.
+                        earned = watts * interval;
+                    }
+                }
             }
             energy = uint64(word >> _ENERGY_SHIFT) + earned;
         }
@@ -772,14 +787,16 @@ contract NodeRegistry is INodeRegistry, AccessControlDefaultAdminRules, Pausable
         if (earned != 0) {
             uint256 classEnergy;
             uint256 classMeasured;
-            // unchecked: both < 2^64 + 2^48, checked against 2^64 below (measured <= energy)
+            // unchecked: both < 2^64 + 2^48. The class totals saturate at 2^64 - 1 J (5 TWh)
+            // rather than revert: a full class total must never stop its nodes' heartbeats
+            // (they would be failed and slashed for it).
             unchecked {
                 classEnergy = uint64(classWord >> _CLASS_ENERGY_SHIFT) + earned;
+                // slither-disable-next-line incorrect-equality (0 means no counter: estimated)
                 classMeasured = uint64(classWord >> _CLASS_MEASURED_SHIFT) + (counter == 0 ? 0 : earned);
             }
-            if (classEnergy > type(uint64).max) {
-                revert NodeRegistryEnergyCounterOutOfRange(classEnergy, type(uint64).max);
-            }
+            if (classEnergy > type(uint64).max) classEnergy = type(uint64).max;
+            if (classMeasured > type(uint64).max) classMeasured = type(uint64).max;
             classWord = uint128(classWord) | (classEnergy << _CLASS_ENERGY_SHIFT)
                 | (classMeasured << _CLASS_MEASURED_SHIFT);
             assembly ("memory-safe") {

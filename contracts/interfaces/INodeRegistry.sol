@@ -156,9 +156,9 @@ interface INodeRegistry {
         string metadataURI
     );
     /// @notice Emitted on every heartbeat, carrying the node's telemetry and its energy: the
-    ///         node's energy total after this heartbeat (`energyJ`, joules) and the counter it
-    ///         sent (`counterJ`: its own measured energy counter, the baseline of the next
-    ///         heartbeat; 0 when the power was estimated).
+    ///         node's energy total after this heartbeat (`energyJ`, joules) and the baseline
+    ///         of the next heartbeat (`counterJ`: the counter it sent, or less when the increase
+    ///         was capped, the rest being credited later; 0 when the power was estimated).
     event HeartbeatRecorded(uint256 indexed nodeId, uint16 loadBps, uint24 watts, uint64 energyJ, uint64 counterJ);
     /// @notice Emitted when the owner declares the renewable share of the node's supply (a
     ///         declaration, not a measurement), with where the evidence is (a certificate, a
@@ -254,8 +254,11 @@ interface INodeRegistry {
     ///         Energy: the node and its class are credited, for the time since the previous
     ///         heartbeat capped at the heartbeat timeout (a silent node's last reading is never
     ///         stretched over a gap), either watts x that time (no counter: estimated) or the
-    ///         counter's increase (measured; at most 2^24 - 1 W x that time; the first counter
-    ///         after none earns watts x time and sets the baseline).
+    ///         counter's increase (measured; at most 2^24 - 1 W x that time, the rest credited
+    ///         by later heartbeats; an increase above 2^24 - 1 W x the heartbeat timeout is a
+    ///         glitch, credited as watts x time, the counter becoming the baseline; the first
+    ///         counter after none earns watts x time and sets the baseline). Class and network
+    ///         totals saturate at 2^64 - 1 J.
     /// @param watts average power since the previous heartbeat (0 to 2^24 - 1)
     /// @param energyJ the node's energy counter in joules, never decreasing (0: none)
     function heartbeat(uint256 nodeId, uint256 loadBps, uint256 watts, uint256 energyJ) external;
@@ -362,7 +365,8 @@ interface INodeRegistry {
 
     /// @notice The network's energy in one call: its total and measured part, and the same per
     ///         class (class ids 1.. in `classes` order). Each class's totals are exactly the sums
-    ///         over its nodes (`energyOf`); the network's, the sums over the classes.
+    ///         over its nodes (`energyOf`) up to 2^64 - 1 J, where they saturate; the network's,
+    ///         the sums over the classes.
     function energyTotals()
         external
         view

@@ -167,6 +167,7 @@ VERSIONED = (NODES, TELEMETRY, TASKS, ASSIGNMENTS, VALUES, SUSPICIONS, ENERGY)
 
 
 # ------------------------------------------------------------------------------- read models
+_MAX_JOULES = 2**64 - 1
 _NO_ENERGY = {
     "energy_j": "0",
     "counter_j": "0",
@@ -799,6 +800,8 @@ class Mirror:
         for node in self.energy_at(block).values():
             energy, measured = classes.get(node.resource_class, (0, 0))
             classes[node.resource_class] = (energy + node.energy_j, measured + node.measured_j)
+        # the registry's class totals saturate at 2^64 - 1 J rather than stop heartbeats
+        classes = {c: (min(e, _MAX_JOULES), min(m, _MAX_JOULES)) for c, (e, m) in classes.items()}
         return EnergyTotals(
             energy_j=sum(e for e, _ in classes.values()),
             measured_j=sum(m for _, m in classes.values()),

@@ -26,6 +26,7 @@ from oracle.agent.telemetry.nvml import NvmlSource
 from oracle.agent.telemetry.reading import Reading
 from oracle.agent.telemetry.sources import Telemetry
 from oracle.chain.events import decode_logs
+from scripts._processes import wait_until
 from tests._localnet import GPU, VER, Localnet
 from tests.agent._agents import Agent
 from tests.agent._fakes import FakeGpu, FakeNvml, rapl_tree, set_energy
@@ -88,7 +89,7 @@ def _beats(net: Localnet, node_id: int) -> list[dict[str, Any]]:
         if event.name != "HeartbeatRecorded" or event.args["nodeId"] != node_id:
             continue
         receipt = net.rpc.request("eth_getTransactionReceipt", [event.tx_hash])
-        beats.append({**event.args, "gas": int(receipt["gasUsed"], 16)})
+        beats.append({**event.args, "gas": int(receipt["gasUsed"], 16), "tx": event.tx_hash})
     return beats
 
 
@@ -185,22 +186,36 @@ def test_a_counter_below_the_chains_starts_a_new_baseline_with_one_estimated_bea
         # counter far above the agent's, right after one of the agent's heartbeats
         count = len(_counter_lines(agent.output()))
         _wait_counter_beats(agent, count + 1)
-        ahead = reads.energy(net.contracts, node).counter_j + 10**9
-        call = net.contracts.registry.get_function_by_signature(
+        heartbeat = net.contracts.registry.get_function_by_signature(
             "heartbeat(uint256,uint256,uint256,uint256)"
-        )(node, 100, 200, ahead)
-        net.send(call, net.account(4))
+        )
+
+        def inject() -> str | None:
+            """A counter 10^9 J ahead; the registry moves its baseline by what it credits, at
+            most 2^24 - 1 W x the interval: nothing when it lands in the agent's beat's second,
+            so it is sent again until the baseline moved."""
+            before = reads.energy(net.contracts, node).counter_j
+            ahead = before + 10**9
+            tx = net.send(heartbeat(node, 100, 200, ahead), net.account(4))["transactionHash"]
+            moved = reads.energy(net.contracts, node).counter_j > before + 10**6
+            return str(tx) if moved else None
+
+        injected = wait_until(inject, timeout=30, what="an injected counter moving the baseline")
         agent.wait_for(r"the registry refused energy counter [\d,]+ J: it holds", timeout=30)
         recovered = _wait_counter_beats(agent, count + 3)
         assert agent.process is not None and agent.process.alive()
         assert agent.stop() == 0
-    counters = [b["counterJ"] for b in _beats(net, node)]
-    at = counters.index(ahead)
+    beats = _beats(net, node)
+    counters = [b["counterJ"] for b in beats]
+    # the injected beat: its baseline moved by what the registry credited (at most 2^24 - 1 W x
+    # its interval), still far above the agent's own counter
+    at = next(i for i, b in enumerate(beats) if b["tx"].lower() == str(injected).lower())
+    assert counters[at] > counters[at - 1] + 10**6, counters
     assert counters[at + 1] == 0, counters  # the one estimated heartbeat: a new baseline
     assert all(c > 0 for c in counters[at + 2 :]), counters  # counters again, new baseline
     assert recovered[-1] == counters[-1]
     energy = reads.energy(net.contracts, node)
-    assert energy.measured and energy.counter_j == counters[-1] < ahead
+    assert energy.measured and energy.counter_j == counters[-1] < counters[at]
 
 
 def test_agent_declares_its_renewable_share_once_and_nvml_counters_reach_the_registry(

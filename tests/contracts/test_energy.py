@@ -133,12 +133,57 @@ def test_counter_never_goes_backwards_and_zero_drops_the_baseline(
 def test_counter_jump_is_capped_at_the_largest_power_over_the_interval(
     registry: Any, alice: Any, chain: Any
 ) -> None:
+    """Credited at most 2^24 - 1 W x the interval; the baseline moves by what was credited and
+    the next heartbeat credits the rest."""
     node_id = register(registry, alice)
     _beat(registry, alice, node_id, chain, 10, 0, energy=1)
+    jump = 1 + 3 * MAX_WATTS * 60
     log = only_event(
-        _beat(registry, alice, node_id, chain, 60, 0, energy=2**63), registry.HeartbeatRecorded
+        _beat(registry, alice, node_id, chain, 60, 0, energy=jump), registry.HeartbeatRecorded
     )
-    assert log.energyJ == MAX_WATTS * 60
+    assert (log.energyJ, log.counterJ) == (MAX_WATTS * 60, 1 + MAX_WATTS * 60)
+    log = only_event(
+        _beat(registry, alice, node_id, chain, 120, 0, energy=jump), registry.HeartbeatRecorded
+    )
+    assert (log.energyJ, log.counterJ) == (3 * MAX_WATTS * 60, jump)  # the rest, credited
+
+
+def test_counter_glitch_is_credited_as_estimated_and_becomes_the_baseline(
+    registry: Any, alice: Any, chain: Any
+) -> None:
+    """An increase no power could explain over a whole heartbeat timeout is a glitch: the beat
+    earns watts x interval and the counter is the new baseline (never paid out later)."""
+    node_id = register(registry, alice)
+    _beat(registry, alice, node_id, chain, 10, 0, energy=1)
+    glitch = 2 + MAX_WATTS * HEARTBEAT_TIMEOUT
+    log = only_event(
+        _beat(registry, alice, node_id, chain, 60, 200, energy=glitch), registry.HeartbeatRecorded
+    )
+    assert (log.energyJ, log.counterJ) == (200 * 60, glitch)
+    log = only_event(
+        _beat(registry, alice, node_id, chain, 60, 200, energy=glitch + 500),
+        registry.HeartbeatRecorded,
+    )
+    assert (log.energyJ, log.counterJ) == (200 * 60 + 500, glitch + 500)
+
+
+def test_two_beats_in_one_second_lose_no_measured_energy(
+    registry: Any, alice: Any, chain: Any
+) -> None:
+    """The cap is 0 J for a 0 s interval; the increase is credited by the next heartbeat."""
+    node_id = register(registry, alice)
+    _beat(registry, alice, node_id, chain, 10, 0, energy=1_000)
+    first = _beat(registry, alice, node_id, chain, 10, 0, energy=2_000)
+    chain.pending_timestamp = first.timestamp  # the same second
+    same = only_event(
+        registry.heartbeat(node_id, 0, 0, 5_000, sender=alice), registry.HeartbeatRecorded
+    )
+    before = only_event(first, registry.HeartbeatRecorded).energyJ
+    assert (same.energyJ, same.counterJ) == (before, 2_000)  # nothing credited, baseline kept
+    later = only_event(
+        _beat(registry, alice, node_id, chain, 10, 0, energy=6_000), registry.HeartbeatRecorded
+    )
+    assert (later.energyJ, later.counterJ) == (before + 4_000, 6_000)
 
 
 def test_counter_beyond_64_bits_reverts(registry: Any, alice: Any) -> None:

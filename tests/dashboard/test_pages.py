@@ -317,13 +317,16 @@ def _energy_credited_and_declared(
         beats = [b for b in s.beats if b.node == node_id]
         for beat in beats:
             interval = min(beat.timestamp - previous_at, cap)
-            if beat.counter_j and baseline:  # at most 2^24 - 1 W over the interval (0 s: 0 J)
+            if beat.counter_j and baseline and beat.counter_j - baseline > (2**24 - 1) * cap:
+                earned, counter = beat.watts * interval, beat.counter_j  # a glitch: estimated
+            elif beat.counter_j and baseline:  # at most 2^24 - 1 W x the interval (0 s: 0 J)
                 earned = min(beat.counter_j - baseline, (2**24 - 1) * interval)
+                counter = baseline + earned  # the baseline moves by what was credited
             else:
-                earned = beat.watts * interval
+                earned, counter = beat.watts * interval, beat.counter_j
             joules += earned
             measured += earned if beat.counter_j else 0
-            previous_at, baseline = beat.timestamp, beat.counter_j
+            previous_at, baseline = beat.timestamp, counter
         assert registry.functions.energyOf(node_id).call(block_identifier=block)[0] == joules
         credited[node_id] = joules
         total, part = by_class.get(cls, (0, 0))

@@ -186,7 +186,8 @@ contract NodeRegistryHandler is HandlerBase {
 
     /// @dev The model of a heartbeat's energy (INodeRegistry.heartbeat): the interval since the
     ///      last heartbeat capped at the timeout; watts x interval without a counter or for the
-    ///      first counter, else the counter's increase capped at 2^24 - 1 W x interval.
+    ///      first counter, else the counter's increase capped at 2^24 - 1 W x interval (the
+    ///      baseline then moves by the credited part, the rest is credited later).
     function _credit(uint256 nodeId, uint256 watts, uint256 counter) internal {
         uint256 interval = block.timestamp - ghostLastBeat[nodeId];
         if (interval > _params.heartbeatTimeout) interval = _params.heartbeatTimeout;
@@ -196,7 +197,12 @@ contract NodeRegistryHandler is HandlerBase {
             earned = watts * interval;
         } else {
             earned = counter - baseline;
-            if (earned > (2 ** 24 - 1) * interval) earned = (2 ** 24 - 1) * interval;
+            if (earned > (2 ** 24 - 1) * _params.heartbeatTimeout) {
+                earned = watts * interval; // a glitch: estimated, the counter the new baseline
+            } else if (earned > (2 ** 24 - 1) * interval) {
+                earned = (2 ** 24 - 1) * interval;
+                counter = baseline + earned; // the baseline moves by the credited part only
+            }
         }
         ghostEnergy[nodeId] += earned;
         ghostClassEnergy[ghostClass[nodeId]] += earned;
