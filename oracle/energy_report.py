@@ -458,12 +458,21 @@ def _latest(events: Sequence[Any], at: tuple[int, int]) -> Any | None:
     return events[index - 1] if index else None
 
 
-def _apportion(shares: Mapping[Any, Fraction], total: int) -> dict[Any, int]:
+def _apportion(
+    shares: Mapping[Any, Fraction], total: int, caps: Mapping[Any, int] | None = None
+) -> dict[Any, int]:
     """Integers adding up to `total`, each the floor of its exact share plus one for the largest
-    remainders (ties in key order): tasks + idle = the node's joules."""
-    floors = {k: int(v) for k, v in shares.items()}
+    remainders (ties in key order): tasks + idle = the node's joules. With `caps`, no key gets
+    more than its cap (a key at its cap passes its unit to the next remainder; a unit no key has
+    room for is dropped): the measured joules of a task never exceed its joules."""
+    floors = {k: min(int(v), caps.get(k, 0)) if caps is not None else int(v)
+              for k, v in shares.items()}  # fmt: skip
     left = total - sum(floors.values())
-    order = sorted(shares, key=lambda k: (-(shares[k] - floors[k]), str(k)))
+    order = sorted(
+        (k for k in shares
+         if shares[k] > floors[k] and (caps is None or floors[k] < caps.get(k, 0))),
+        key=lambda k: (-(shares[k] - floors[k]), str(k)),
+    )  # fmt: skip
     for key in order[: max(left, 0)]:
         floors[key] += 1
     return floors
@@ -530,12 +539,13 @@ def _credits(history: History, window: Window) -> dict[int, list[_Credit]]:
 
 def _split(
     credits: Sequence[_Credit], runs: Sequence[AssignmentRun]
-) -> tuple[dict[int | None, Fraction], dict[int, Source]]:
-    """Exact joules per assignment id (None: idle) and the source of each assignment's share:
-    each heartbeat's joules spread evenly over its credited span, each part of the span split
-    over the assignments running then by units, or idle when none ran."""
+) -> tuple[dict[int | None, Fraction], dict[int | None, Fraction], dict[int, Source]]:
+    """Exact joules per assignment id (None: idle), the exact measured part of each, and the
+    heartbeats that fed each assignment (its measured joules still 0: they are apportioned
+    with the node's): each heartbeat's joules spread evenly over its credited span, each part
+    of the span split over the assignments running then by units, or idle when none ran."""
     shares: dict[int | None, Fraction] = defaultdict(Fraction)
-    measured: dict[int, Fraction] = defaultdict(Fraction)
+    measured: dict[int | None, Fraction] = defaultdict(Fraction)
     sources: dict[int, Source] = {}
     for credit in credits:
         span, joules = credit.span, credit.joules
@@ -544,6 +554,8 @@ def _split(
         length = span.until - span.since
         if length <= 0:  # cannot credit energy (watts x 0 s, a counter capped at 0): defensive
             shares[None] += joules
+            if credit.measured:
+                measured[None] += joules
             continue
         cuts = {span.since, span.until}
         for run in runs:
@@ -562,6 +574,8 @@ def _split(
             units = sum(r.units for r in running)
             if not units:
                 shares[None] += part
+                if credit.measured:
+                    measured[None] += part
                 continue
             for run in running:
                 share = part * run.units / units
@@ -574,12 +588,7 @@ def _split(
             sources[assignment_id] = Source(
                 before.heartbeats + 1, before.measured_heartbeats + int(credit.measured), 0
             )
-    # the measured joules of an assignment: its exact measured share, rounded
-    for assignment_id, source in sources.items():
-        exact = measured.get(assignment_id, Fraction(0))
-        rounded = int(exact + Fraction(1, 2))
-        sources[assignment_id] = Source(source.heartbeats, source.measured_heartbeats, rounded)
-    return shares, sources
+    return shares, measured, sources
 
 
 def _unit_seconds(run: AssignmentRun, window: Window) -> int:
@@ -658,12 +667,17 @@ def build_report(
         mine = credits.get(node.node_id, [])
         energy = sum(c.joules for c in mine)
         source = sum((c.source for c in mine), NO_SOURCE)
-        shares, sources = _split(mine, runs_of[node.node_id])
+        shares, measured, sources = _split(mine, runs_of[node.node_id])
         whole = _apportion(shares, energy) if shares else {}
         for key, joules in whole.items():
             if key is not None:
                 assignment_j[key] = joules
-        assignment_source.update(sources)
+        # the node's measured joules apportioned like its joules, none above a share's joules
+        measured_whole = _apportion(measured, source.measured_j, caps=whole)
+        for assignment_id, fed in sources.items():
+            assignment_source[assignment_id] = Source(
+                fed.heartbeats, fed.measured_heartbeats, measured_whole.get(assignment_id, 0)
+            )
         declared = _latest(renewables[node.node_id], end_key)
         node_throttles = [
             s for s in throttles if s.node_id == node.node_id

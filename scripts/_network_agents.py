@@ -17,7 +17,7 @@ from eth_utils.crypto import keccak
 
 from oracle.agent.registration import class_key
 from scripts._network_chain import LocalChain
-from scripts._network_processes import ROOT, VERAI, clean_env, json_lines, write_keystores
+from scripts._network_processes import ROOT, VERAI, clean_env, json_lines, metric, write_keystores
 from scripts._processes import ManagedProcess, wait_until
 
 PASSWORD = "verai local node"
@@ -129,6 +129,17 @@ class AgentProcess:
     def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
         assert self.process is not None
         return self.process.wait_for_output(pattern, timeout=timeout)
+
+    @property
+    def metrics_url(self) -> str:
+        """Where this run serves /metrics and /healthz (`metrics_port = 0`: the port the
+        agent logged at start)."""
+        found = self.wait_for(r"metrics on (http://[^\s\"]+)/metrics", timeout=30)
+        return found.group(1)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of `name`'s samples with `labels` on this run's /metrics."""
+        return metric(self.metrics_url, name, **labels)
 
     def wait_registered(self, chain: LocalChain, timeout: float = 60) -> int:
         """The node id once the agent registered it and its first heartbeat is mined."""

@@ -9,11 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from scripts._committee import LOCAL_MEMBERS, LOCAL_VRF_SECRET
 from scripts._network_chain import LocalChain
-from scripts._network_processes import VERAI, clean_env, free_port, json_lines, write_keystores
+from scripts._network_processes import (
+    VERAI,
+    clean_env,
+    free_port,
+    json_lines,
+    metric,
+    write_keystores,
+)
 from scripts._processes import ManagedProcess, wait_until
 
 PASSWORD = "verai local committee"
@@ -80,15 +85,7 @@ class Member:
 
     def metric(self, name: str, **labels: str) -> float:
         """The sum of `name`'s samples with `labels` on /metrics."""
-        text = requests.get(f"{self.metrics_url}/metrics", timeout=5).text
-        total = 0.0
-        for line in text.splitlines():
-            head, _, value = line.rpartition(" ")
-            if head.split("{")[0] != name:
-                continue
-            if all(f'{k}="{v}"' in head for k, v in labels.items()):
-                total += float(value)
-        return total
+        return metric(self.metrics_url, name, **labels)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """What every process of the local network shares: the `verai` command of this environment, a
 clean environment (no VERAI_* setting of the caller's shell leaks in), free ports, V3 keystores
-written in parallel (scrypt takes about half a second each), and reading a process's log."""
+written in parallel (scrypt takes about half a second each), reading a process's log and its
+Prometheus /metrics."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from oracle.chain.keystore import write_keystore
 
@@ -56,3 +59,16 @@ def json_lines(text: str) -> list[dict[str, Any]]:
             if isinstance(value, dict):
                 found.append(value)
     return found
+
+
+def metric(base_url: str, name: str, **labels: str) -> float:
+    """The sum of `name`'s samples with `labels` on `base_url`/metrics."""
+    text = requests.get(f"{base_url}/metrics", timeout=5).text
+    total = 0.0
+    for line in text.splitlines():
+        head, _, value = line.rpartition(" ")
+        if head.split("{")[0] != name:
+            continue
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total

@@ -287,6 +287,7 @@ class NodeAgent:
             on_error=self.metrics.rpc_error,
         )
         result = self.watcher.catch_up()
+        self.metrics.cursor.set(result.cursor)
         self._show(
             "node",
             f"events read up to block {result.cursor} (head {result.head}): "
@@ -510,6 +511,7 @@ class NodeAgent:
             self._show("problem", f"reading events failed: {exc}; retrying")
             return
         self._poll_ok = True
+        self.metrics.cursor.set(result.cursor)
         if result.reorg_depth:
             self._show("node", f"reorg: rewound {result.reorg_depth} block(s)")
         book = self.watcher.book

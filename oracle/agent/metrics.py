@@ -76,6 +76,11 @@ class AgentMetrics:
             ["reason"],
             registry=r,
         )
+        self.cursor = Gauge(
+            "verai_agent_cursor_block",
+            "Last block whose assignment events are ingested (the watcher's cursor)",
+            registry=r,
+        )
         self.rpc_errors = Counter(
             "verai_agent_rpc_errors", "RPC faults by kind", ["kind"], registry=r
         )

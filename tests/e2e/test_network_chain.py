@@ -7,11 +7,13 @@ invariants."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 
-from scripts._processes import wait_until
+from oracle.agent.settings import AgentSettings
+from scripts._processes import ProcessError, wait_until
 from tests.e2e._network import GPU_OFFERS, Network, Scenario, start_network
 
 pytestmark = pytest.mark.e2e
@@ -29,13 +31,51 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
         net.stop()
 
 
+def wait_ingested(net: Network, head: int, depth: int, timeout: float = 30) -> None:
+    """Waits (mining paused at `head`) until every member and agent ingested all it will of the
+    chain: a member up to head - its confirmations, an agent up to head - its own. Each cursor
+    block is then one of the `depth` blocks the reorg replaces and no batch is in flight, so
+    every process's next poll finds its cursor block's hash gone: a reorg, never new blocks."""
+    agent_default = AgentSettings.model_fields["confirmations"].default
+    cursors: list[tuple[str, Callable[[], float], int]] = [
+        (m.name, partial(m.metric, "verai_oracle_cursor_block"),
+         head - int(str(m.settings["confirmations"])))
+        for m in net.committee.members
+    ] + [
+        (a.name, partial(a.metric, "verai_agent_cursor_block"),
+         head - int(str(a.settings.get("confirmations", agent_default))))
+        for a in net.nodes
+    ]  # fmt: skip
+    for name, _, target in cursors:
+        assert target > head - depth, f"{name} ingests too far behind head for a reorg of {depth}"
+    behind: list[str] = []
+
+    def ingested() -> bool:
+        behind.clear()
+        for name, read, target in cursors:
+            cursor = int(read())
+            if cursor < target:
+                behind.append(f"{name} at block {cursor} of {target}")
+        return not behind
+
+    try:
+        wait_until(
+            ingested, timeout=timeout,
+            what=f"every member and agent to ingest the blocks up to {head} before the reorg",
+        )  # fmt: skip
+    except ProcessError as exc:
+        raise ProcessError(f"{exc}; still behind: {', '.join(behind)}") from None
+
+
 def reorg(net: Network, depth: int) -> list[str]:
     """Replaces the last `depth` blocks by siblings holding the same transactions (new block
-    hashes, new timestamps); returns the hashes of the transactions moved."""
+    hashes, new timestamps), once every member and agent read them; returns the hashes of the
+    transactions moved."""
     chain = net.chain
     chain.pause_mining()
     try:
         head = chain.head()
+        wait_ingested(net, head, depth)
         moved, pairs = [], []
         for offset, number in enumerate(range(head - depth + 1, head + 1)):
             block = chain.request("eth_getBlockByNumber", hex(number), False)

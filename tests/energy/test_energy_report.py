@@ -221,3 +221,43 @@ def test_whole_history_and_inverted_window() -> None:
     assert whole.energy_j == 190_000 + 10_000
     with pytest.raises(EnergyError, match="before it starts"):
         Window(from_block=9, from_time=1300, to_block=6, to_time=1200)
+
+
+def test_measured_joules_never_exceed_the_assignments_joules() -> None:
+    # a measured heartbeat at 1010 credits 2 J over [1000, 1010), split by units over
+    #   assignments 9 (6 units), 7 and 8 (7 units each): 0.6, 0.7 and 0.7 J, all measured;
+    # an estimated heartbeat at 1020 credits 1 J over [1010, 1020): assignment 9 alone runs
+    #   on to 1011 (0.1 J), the rest is idle (0.9 J).
+    # Largest remainders of the node's 3 J: idle 0.9, then 7 and 8 (0.7, ahead of 9 in key
+    #   order) -> assignment 9 gets 0 J. Its measured 0.6 J rounded on its own would be 1 J,
+    #   more than its whole energy; apportioned like the energy (the node's 2 measured J over
+    #   0.6, 0.7, 0.7) it is 0.
+    history = History(
+        timeouts=[TimeoutEvent(at(1, 1000), 900)],
+        registrations=[NodeRegistration(at(2, 1000), 1, "0xaa", "GPU", 20)],
+        heartbeats=[
+            HeartbeatEvent(at(5, 1010), 1, 0, 2, 2),
+            HeartbeatEvent(at(6, 1020), 1, 0, 3, 0),
+        ],
+        assignments=[
+            AssignmentRun(7, 70, 1, 7, at(3, 1000), at(5, 1010, 1), 2),
+            AssignmentRun(8, 80, 1, 7, at(3, 1000, 1), at(5, 1010, 2), 2),
+            AssignmentRun(9, 90, 1, 6, at(3, 1000, 2), at(6, 1011), 2),
+        ],
+    )
+    report = build_report(history, Window(from_block=2, from_time=1000, to_block=6, to_time=1020))
+    (node,) = report.nodes
+    assert (node.energy_j, node.source.measured_j, node.idle_j) == (3, 2, 1)
+    tasks = {t.task_id: t for t in report.tasks}
+    assert [(tasks[i].energy_j, tasks[i].source.measured_j) for i in (70, 80, 90)] == [
+        (1, 1),
+        (1, 1),
+        (0, 0),
+    ]
+    tiny = tasks[90]
+    assert (tiny.source.heartbeats, tiny.source.measured_heartbeats) == (2, 1)
+    assert tiny.source.describe(tiny.energy_j) == (
+        "mixed: 1 of 2 heartbeats measured, - of the energy"
+    )
+    for task in report.tasks:
+        assert task.source.measured_j <= task.energy_j
