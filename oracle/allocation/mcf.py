@@ -22,6 +22,22 @@ from oracle.allocation.result import Allocation, allocation_from_rows
 from oracle.allocation.snapshot import Snapshot
 
 
+def cost_limit(graph_nodes: int) -> int:
+    """The largest rescaled arc cost OR-tools takes on `graph_nodes` graph nodes (it
+    multiplies costs by the number of graph nodes + 1, with room for the sign)."""
+    return INT64_MAX // (2 * (graph_nodes + 1))
+
+
+def mcf_fits(snapshot: Snapshot) -> bool:
+    """Whether the snapshot's costs, rescaled exactly, fit the ``mcf`` path's int64 range (the
+    bound `allocate_mcf` raises :class:`CostOverflow` beyond). Integers only, so every caller,
+    whatever path it then runs, takes the same decision."""
+    net = build_network(snapshot)
+    if net.num_arcs == 0:
+        return True
+    return net.max_cost <= cost_limit(len(net.task_ids) + len(net.node_ids))
+
+
 def allocate_mcf(snapshot: Snapshot) -> Allocation:
     """The ``mcf`` path's result (maximum served units, then minimum price + surcharge)."""
     from ortools.graph.python import min_cost_flow
@@ -34,7 +50,7 @@ def allocate_mcf(snapshot: Snapshot) -> Allocation:
     for name, values in (("tasks.units", net.task_units), ("nodes.free_units", net.node_free)):
         if sum(values) > INT64_MAX // 2:
             raise UnitsOverflow(name, sum(values), "the sum must stay below 2**62 for OR-tools")
-    limit = INT64_MAX // (2 * (graph_nodes + 1))
+    limit = cost_limit(graph_nodes)
     if net.max_cost > limit:
         raise CostOverflow(
             "price",

@@ -9,7 +9,10 @@ by the CID it names (raw codec, else dag-pb) from the store, which re-hashes it;
    and reassignments (their entries may differ among equal optima);
    in an energy-aware round (inputs.energy_weight > 0) the pair costs carry energy surcharges,
    so `mcf` (the members' path there) is the reference of 1., `structured` does not apply, and
-   `lp` must reach the same served units and the same price + energy objective;
+   `lp` must reach the same served units and the same price + energy objective; a round that
+   fell back to prices alone (`ENERGY_FALLBACK`, decided from the mcf bound whatever the path)
+   is compared on the price cost, and an `lp` re-solve whose costs exceed its float64 range
+   (CostOverflow) is reported not applicable;
 3. every report of the service round rebuilt from the document must have the digest the chain
    accepted (ReportAccepted.reportDigest);
 4. in each report's transaction, every entry either created the matching assignment
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from oracle import sortition
-from oracle.allocation import Allocation
+from oracle.allocation import Allocation, CostOverflow
 from oracle.chain.abi import event_by_name
 from oracle.chain.contracts import Contracts
 from oracle.chain.events import ChainEvent, decode_logs
@@ -32,7 +35,7 @@ from oracle.cid import onchain_to_cid
 from oracle.reports import Domain, report_digest
 from oracle.service.document import DocumentError, build_document, parse_document, published_proofs
 from oracle.service.errors import ServiceError
-from oracle.service.solve import Solution, energy_costs, objective, solve
+from oracle.service.solve import ENERGY_FALLBACK, Solution, energy_costs, objective, solve
 from oracle.service.transmitter import reason_name
 
 RAW, DAG_PB = 0x55, 0x70
@@ -146,6 +149,11 @@ def audit_round(
     for path in chosen:
         try:
             solutions[path] = solve(inputs, prove, path=path)  # type: ignore[arg-type]
+        except CostOverflow as exc:
+            if not energy or path == reference_path:
+                audit.check(False, f"{path}: re-solve failed: {type(exc).__name__}: {exc}")
+            else:  # lp's float64 bound (2**53) is below mcf's on a small surcharged network
+                audit.check(True, f"{path}: not applicable (the costs exceed its range: {exc})")
         except Exception as exc:  # a solver failure is a finding, not a crash
             audit.check(False, f"{path}: re-solve failed: {type(exc).__name__}: {exc}")
     reference = solutions.get(reference_path)
@@ -161,18 +169,22 @@ def audit_round(
     if energy:
         audit.check(True, f"energy-aware round: {inputs.energy_weight} wei/kWh, "
                           f"{reference.energy or 'no allocation'}")  # fmt: skip
-    measure = "price + energy cost" if energy else "cost"
+    # a round that fell back to prices alone (ENERGY_FALLBACK) minimised the price only: its
+    # paths agree on the price paid, not on the energy cost of their equal-price optima
+    surcharged = energy and reference.energy != ENERGY_FALLBACK
+    measure = "price + energy cost" if surcharged else "cost"
     for path, other in solutions.items():
         if path == reference_path:
             continue
         want, value = (
             (objective(reference.allocation, costs), objective(other.allocation, costs))
-            if energy
+            if surcharged
             else (reference.allocation.cost, other.allocation.cost)
         )
         same = (
             _served(other.allocation) == _served(reference.allocation)
             and value == want
+            and other.energy == reference.energy
             and other.moves == reference.moves
             and other.reassignments == reference.reassignments
         )

@@ -102,7 +102,8 @@ class NodeRow:
     load_bps: int
     last_heartbeat_at: int
     watts: int = 0
-    """Power of the node's last heartbeat (W). Read only when the round is energy-aware
+    """Power of the node's last heartbeat (W): the larger of its `watts` and the power the
+    registry credited on it (`RoundReader.credited_watts`). Read only when the round is energy-aware
     (`RoundInputs.energy_weight` > 0), the only case where it is an input of the solution;
     0 otherwise, and then not written to the document."""
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from oracle import sortition
 from oracle.chain.ingest import Ingestor
-from oracle.chain.mirror import ASSIGNMENT_FAILED, RUNNING, Mirror
+from oracle.chain.mirror import ASSIGNMENT_FAILED, NODES, RUNNING, Mirror
 from oracle.chain.rpc import Rpc
 from oracle.chain.snapshot import class_label
 from oracle.service.inputs import (
@@ -21,6 +21,9 @@ from oracle.service.inputs import (
     TaskRow,
 )
 from oracle.service.machine import View
+
+MAX_WATTS = 2**24 - 1
+"""The registry's bound on a heartbeat's power (uint24), and so on the power it credits."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,35 @@ class RoundReader:
             service_index=self.service_index(cursor),
         )
 
+    def credited_watts(self, block: int, timeout: int) -> dict[int, int]:
+        """Node id -> the power (W, rounded down) the registry credited on the node's last
+        heartbeat up to `block`: the increase of its energyJ on that beat over the credited
+        interval, min(time since its previous heartbeat (or its registration), `timeout`), at
+        most MAX_WATTS. Integers from the mirror's rows at `block` only, so every member (and
+        the document's `watts`, which carries max(watts, this)) agrees. A node beating 0 W with
+        a rising energy counter is credited the counter's joules: this is what it pays for.
+        Nodes with no heartbeat, or an interval of 0 s, are left out (0)."""
+        conn = self.mirror.db.connection
+        rows = conn.execute(
+            "SELECT node_id, timestamp, energy_j, rank FROM ("
+            " SELECT node_id, timestamp, energy_j, ROW_NUMBER() OVER ("
+            "  PARTITION BY node_id ORDER BY block_number DESC, log_index DESC) AS rank"
+            " FROM heartbeats WHERE block_number <= ?) WHERE rank <= 2 ORDER BY node_id, rank",
+            (block,),
+        ).fetchall()
+        beats: dict[int, list[tuple[int, int]]] = {}
+        for node, ts, energy, _ in rows:
+            beats.setdefault(int(node), []).append((int(ts), int(energy)))
+        registered = {int(r["node_id"]): int(r["registered_at"]) for r in NODES.at(conn, block)}
+        result = {}
+        for node, history in beats.items():
+            (at, energy), before = history[0], history[1:]
+            since, base = before[0] if before else (registered.get(node, at), 0)
+            interval = min(at - since, timeout) if timeout > 0 else at - since
+            if interval > 0 and energy > base:
+                result[node] = min(MAX_WATTS, (energy - base) // interval)
+        return result
+
     def inputs(self, round: int, block: int, parameters: Parameters) -> RoundInputs:
         """The inputs of `round` at `block`; ValueError when the block cannot hold that round
         (its latest round is not round - 1, or no committee config)."""
@@ -108,6 +140,8 @@ class RoundReader:
         block_hash, timestamp = self.header(block)
         # the watts are an input only in an energy-aware round (see RoundInputs.energy_weight)
         energy_weight = self.mirror.energy_weight_at(block)
+        heartbeat_timeout = int(self.mirror.parameters_at(block).get("heartbeatTimeout", 0))
+        credited = self.credited_watts(block, heartbeat_timeout) if energy_weight > 0 else {}
         nodes = tuple(
             NodeRow(
                 id=n.id,
@@ -118,7 +152,7 @@ class RoundReader:
                 price=n.price,
                 load_bps=n.load_bps,
                 last_heartbeat_at=n.last_heartbeat_at,
-                watts=n.watts if energy_weight > 0 else 0,
+                watts=max(n.watts, credited.get(n.id, 0)) if energy_weight > 0 else 0,
             )
             for n in sorted(self.mirror.nodes_at(block), key=lambda n: n.id)
         )
@@ -175,6 +209,6 @@ class RoundReader:
             tasks=tasks,
             running=running,
             failed=failed,
-            heartbeat_timeout=int(self.mirror.parameters_at(block).get("heartbeatTimeout", 0)),
+            heartbeat_timeout=heartbeat_timeout,
             energy_weight=energy_weight,
         )

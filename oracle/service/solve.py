@@ -27,7 +27,11 @@ From `RoundInputs` (chain state at the snapshot block), in this order:
    served units and the prices paid are the same rule's, and steps 1-3 do not change. Should
    the surcharged costs not fit the `mcf` path's int64 range (node prices off the
    `ENERGY_QUANTUM` grid on a large network), the round falls back to the prices alone and the
-   document says so (`Solution.energy`): every member and auditor hits the same bound.
+   document says so (`Solution.energy`). The decision is taken once, from the `mcf` bound
+   (`oracle.allocation.mcf.mcf_fits`) whatever path is asked for, so an auditor's `lp`
+   re-solve runs on the snapshot the members' `mcf` solved (`lp`'s float64 bound, 2**53 after
+   rescaling, is above mcf's once tasks + nodes > 512: deciding by the path that raised would
+   split them).
 
 `cut` then splits the entries into reports under the gas cap with the measured per-entry
 bounds of `GasTable`: reassignments first, in reports of their own (the chain applies a report's
@@ -44,7 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from oracle import sortition, vrf
-from oracle.allocation import Allocation, CostOverflow, Node, Snapshot, Surcharge, Task, allocate
+from oracle.allocation import Allocation, Node, Snapshot, Surcharge, Task, allocate
+from oracle.allocation.mcf import mcf_fits
 from oracle.allocation.paths import Path
 from oracle.balancing import Assignment, LoadNode, LoadState, balance
 from oracle.reports import Candidate, MoveEntry, ReassignmentEntry
@@ -75,7 +80,8 @@ ENERGY_FALLBACK = "not applied: price + energy costs exceed the mcf path's int64
 def energy_surcharge(node: NodeRow, weight: int) -> int:
     """The energy cost of one unit-hour on `node`, in VER wei, at `weight` wei per kWh.
 
-    The node's measured power per unit of capacity (watts of its last heartbeat / capacity,
+    The node's measured power per unit of capacity (`NodeRow.watts`: the larger of its last
+    heartbeat's watts and the power the registry credited on it, over its capacity,
     the power split evenly over its units) for one hour is watts / capacity Wh, i.e.
     watts / (1000 * capacity) kWh, so the cost is watts * weight / (1000 * capacity) wei.
     Integers only, one rounding: the exact quotient rounded down (floor division of
@@ -287,16 +293,16 @@ def solve(inputs: RoundInputs, prove: Prover, *, path: Path | None = None) -> So
     )
     energy = ""
     if inputs.energy_aware:
+        # Decided once, from the members' (mcf) bound on the surcharged network, whatever path
+        # runs: an auditor's lp re-solve must take the same snapshot as the members' mcf one.
         energy = "applied"
-        surcharges = _surcharges(snapshot, energy_costs(inputs))
-        try:
-            allocation = allocate(Snapshot(snapshot.classes, snapshot.nodes, snapshot.tasks,
-                                           surcharges), path)  # fmt: skip
-        except CostOverflow:
-            if not surcharges:
-                raise
+        costs = _surcharges(snapshot, energy_costs(inputs))
+        surcharged = Snapshot(snapshot.classes, snapshot.nodes, snapshot.tasks, costs)
+        if costs and not mcf_fits(surcharged):
             energy = ENERGY_FALLBACK
             allocation = allocate(snapshot, None if path == "mcf" else path)
+        else:
+            allocation = allocate(surcharged, path)
     else:
         allocation = allocate(snapshot, path)
     return Solution(

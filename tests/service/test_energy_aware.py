@@ -6,11 +6,16 @@ minimum is of price + energy cost), and stays deterministic through the document
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from oracle.chain.events import ChainEvent
+from oracle.chain.mirror import Mirror
 from oracle.service.document import build_document, canonical, parse_document
 from oracle.service.inputs import AssignmentRow, FailedRow, NodeRow, RoundInputs, TaskRow
+from oracle.service.reader import RoundReader
 from oracle.service.solve import (
     ENERGY_FALLBACK,
     ENERGY_QUANTUM,
@@ -19,6 +24,7 @@ from oracle.service.solve import (
     objective,
     solve,
 )
+from oracle.store import Database
 from tests.service.test_solve import GPU, inputs, prove
 
 VER = 10**18
@@ -149,3 +155,56 @@ def test_costs_beyond_the_mcf_range_fall_back_to_prices_alone_and_say_so() -> No
     assert s.allocation == solve(data, prove).allocation
     doc = build_document(on(data, VER), s)
     assert parse_document(doc.data)[1]["energy"] == ENERGY_FALLBACK
+
+
+def test_the_fallback_is_decided_by_the_mcf_bound_whatever_the_path() -> None:
+    # 600 graph nodes: mcf's int64 bound, INT64_MAX / 1202 (~7.7e15), is above lp's 2**53, so
+    # the surcharged costs (prices 1 wei apart: gcd 1, ~0.0082 VER of spread) fit lp but not
+    # mcf. The members' mcf falls back to prices alone; the audit's lp re-solve must too, else
+    # it minimises price + energy cost and the audit reports a correct round as differing.
+    nodes = [node(i, watts=i % 33, price=VER + i) for i in range(1, 301)]
+    tasks = [TaskRow(t, GPU, 2, 0, 2 * VER, t) for t in range(1, 301)]
+    data = on(inputs(nodes, tasks), VER)
+    mcf, lp = solve(data, prove, path="mcf"), solve(data, prove, path="lp")
+    assert mcf.energy == lp.energy == ENERGY_FALLBACK
+    assert mcf == solve(data, prove)  # the members' default path is mcf
+    assert lp.allocation.served() == mcf.allocation.served()
+    assert lp.allocation.cost == mcf.allocation.cost  # what the fallback minimises
+    assert mcf.allocation == solve(replace(data, energy_weight=0), prove).allocation
+
+
+def _event(name: str, block: int, args: dict[str, Any]) -> ChainEvent:
+    return ChainEvent("NodeRegistry", name, args, block, "0x" + "00" * 32, 0, "0x", 0, "0x")
+
+
+def test_a_node_beating_0_w_with_a_rising_counter_pays_for_the_power_it_was_credited(
+    tmp_path: Path,
+) -> None:
+    mirror = Mirror(Database(tmp_path / "state.sqlite"))
+    beats = {  # node -> (watts, energyJ credited) per heartbeat, 60 s apart from t = 1,000
+        1: [(0, 0), (0, 30_000), (0, 60_000)],  # 0 W, counter credits 500 W, then 500 W
+        2: [(200, 12_000), (200, 24_000)],  # estimated: 200 W x 60 s
+        3: [(0, 0), (0, 7_200_000)],  # 120 kJ/s over 60 s, but the interval caps at the timeout
+        4: [(100, 0)],  # its first beat in the same second as its registration: nothing credited
+    }
+    with mirror.db.transaction() as conn:
+        for nid in beats:
+            registered = 1_000 if nid != 4 else 1_060
+            mirror.apply(conn, _event("NodeRegistered", 1, {
+                "nodeId": nid, "owner": "0x" + "11" * 20, "resourceClass": b"\x01" * 32,
+                "capacity": 4, "pricePerUnitHour": VER, "stake": VER, "metadataURI": ""}),
+                registered)  # fmt: skip
+        for nid, history in beats.items():
+            for k, (watts, energy) in enumerate(history):
+                mirror.apply(conn, _event("HeartbeatRecorded", 2 + k, {
+                    "nodeId": nid, "loadBps": 0, "watts": watts, "energyJ": energy,
+                    "counterJ": energy}), 1_060 + 60 * k)  # fmt: skip
+    reader = RoundReader(mirror, None, None, chain_id=1, market="0x", verifier="0x")  # type: ignore[arg-type]
+    credited = reader.credited_watts(10, timeout=30)
+    # node 1: 30,000 J over min(60, 30) s; node 3: 7.2 MJ over 30 s; node 2 as it says
+    assert credited == {1: 1_000, 2: 400, 3: 240_000}
+    assert reader.credited_watts(10, timeout=600) == {1: 500, 2: 200, 3: 120_000}
+    assert reader.credited_watts(2, timeout=600) == {2: 200}  # at the first beats' block
+    # the surcharge is the larger of the two: node 1 beat 0 W yet pays for its 500 W
+    long = reader.credited_watts(10, timeout=600)
+    assert energy_surcharge(node(1, watts=max(0, long[1])), VER) == 500 * VER // 4_000 > 0
