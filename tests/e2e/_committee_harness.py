@@ -15,6 +15,7 @@ from eth_account import Account
 from oracle.chain.events import decode_logs
 from oracle.chain.keystore import write_keystore
 from scripts._committee import LOCAL_MEMBERS, LOCAL_VRF_SECRET
+from scripts._network_processes import metric
 from scripts._processes import ManagedProcess, wait_until
 from tests._localnet import GPU, VER, Localnet
 from tests.e2e.conftest import free_port
@@ -82,17 +83,7 @@ class MemberProcess:
         self.process.wait_for_output(r"oracle member started", timeout=60)
 
     def metric(self, name: str, **labels: str) -> float:
-        text = requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
-        total = 0.0
-        for line in text.splitlines():
-            if not line.startswith(name):
-                continue
-            head, _, value = line.rpartition(" ")
-            if head.split("{")[0] != name:
-                continue
-            if all(f'{k}="{v}"' in head for k, v in labels.items()):
-                total += float(value)
-        return total
+        return metric(f"http://127.0.0.1:{self.metrics_port}", name, **labels)
 
     def log_lines(self) -> list[dict[str, Any]]:
         lines = []
