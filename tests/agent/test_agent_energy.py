@@ -100,13 +100,13 @@ def _counter_lines(text: str) -> list[int]:
 
 
 def _wait_counter_beats(agent: Agent, count: int, timeout: float = 60) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def enough() -> list[int] | None:
         counters = _counter_lines(agent.output())
-        if len(counters) >= count:
-            return counters
-        time.sleep(0.2)
-    raise AssertionError(f"fewer than {count} counter heartbeats:\n{agent.output()}")
+        return counters if len(counters) >= count else None
+
+    found = wait_until(enough, timeout=timeout, what=f"{count} counter heartbeats of the agent")
+    assert isinstance(found, list)
+    return found
 
 
 def _gas_line(name: str, values: list[int]) -> str:
