@@ -155,11 +155,19 @@ interface INodeRegistry {
         uint256 stake,
         string metadataURI
     );
-    /// @notice Emitted on every heartbeat, carrying the node's telemetry and its energy: the
-    ///         node's energy total after this heartbeat (`energyJ`, joules) and the baseline
-    ///         of the next heartbeat (`counterJ`: the counter it sent, or less when the increase
-    ///         was capped, the rest being credited later; 0 when the power was estimated).
-    event HeartbeatRecorded(uint256 indexed nodeId, uint16 loadBps, uint24 watts, uint64 energyJ, uint64 counterJ);
+    /// @notice Emitted on every heartbeat, carrying the node's telemetry and energy after it in
+    ///         one packed word (the most frequent transaction of the network pays 256 gas of log
+    ///         data instead of 1,024), from the least significant bit:
+    ///         watts (24) | loadBps (16) | status (8) | classId (16) | energyJ (64) | counterJ (64)
+    ///         | renewableBps (16).
+    ///         `energyJ` is the node's energy total after this heartbeat (joules); `counterJ` is
+    ///         the baseline of the next heartbeat (the counter it sent, or less when the increase
+    ///         was capped, the rest being credited later; 0 when the power was estimated);
+    ///         `status` is the node's status after it (Active or Throttled by the watt limit, or
+    ///         Exiting); `classId` is the registry's index of the node's class and `renewableBps`
+    ///         its declared renewable share (as declared). oracle/chain/packed.py unpacks the
+    ///         word into these named fields.
+    event HeartbeatRecorded(uint256 indexed nodeId, uint256 telemetry);
     /// @notice Emitted when the owner declares the renewable share of the node's supply (a
     ///         declaration, not a measurement), with where the evidence is (a certificate, a
     ///         utility statement; may be empty).

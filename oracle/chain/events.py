@@ -14,6 +14,7 @@ from eth_abi.abi import decode
 from eth_utils.address import to_checksum_address
 
 from oracle.chain.abi import EventAbi, events
+from oracle.chain.packed import expand
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +79,13 @@ def decode_log(raw: Mapping[str, Any], contract_of: Mapping[str, str]) -> ChainE
         data = decode([k for _, k in abi.data], _hex_bytes(raw.get("data", "0x")))
         for (name, kind), value in zip(abi.data, data, strict=True):
             values[name] = _normalise(kind, value)
-    except Exception:  # eth-abi raises several unrelated types for bad bytes
+        args = expand(contract, abi.name, {name: values[name] for name in abi.order})
+    except Exception:  # eth-abi raises several unrelated types for bad bytes; so does unpacking
         return None
     return ChainEvent(
         contract=contract,
         name=abi.name,
-        args={name: values[name] for name in abi.order},
+        args=args,
         block_number=_int(raw["blockNumber"]),
         block_hash=str(raw["blockHash"]).lower(),
         log_index=_int(raw["logIndex"]),

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.e2e
 MAX_RANGE_UJ = 2**32  # 4,295 J: at 300 W the fake counter wraps every 14 s, inside the test
 # The registry's heartbeat budget (tests/contracts/test_energy.py): above the issue's 34,500
 # (the exact per-class totals cost one more warm SSTORE of the class word; reason given there)
-HEARTBEAT_GAS_BUDGET = 35_500
+HEARTBEAT_GAS_BUDGET = 34_500  # issue 13: a second slot (the class totals) is written
 
 
 class FakeLoad:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import ape
 from eth_utils import keccak
+
+from oracle.chain.packed import PACKED_EVENTS, expand
 
 
 def class_id(name: str) -> bytes:
@@ -32,9 +35,21 @@ def reverts_with(error: Any, **expected_inputs: Any) -> Iterator[Any]:
         assert have == want, f"{error.__name__}.{name}: {have!r} != {want!r}"
 
 
+def events_of(receipt: Any, event: Any) -> list[Any]:
+    """The logs of `event` in the receipt; a packed event (HeartbeatRecorded) comes unpacked
+    into its named fields by the chain layer's own rule (oracle/chain/packed.py)."""
+    logs = receipt.decode_logs(event)
+    if ("NodeRegistry", event.name) not in PACKED_EVENTS:
+        return list(logs)
+    return [
+        SimpleNamespace(**expand("NodeRegistry", event.name, dict(log.event_arguments)))
+        for log in logs
+    ]
+
+
 def only_event(receipt: Any, event: Any) -> Any:
     """The single log of `event` in the receipt (fails when there is none or several)."""
-    logs = receipt.decode_logs(event)
+    logs = events_of(receipt, event)
     assert len(logs) == 1, f"expected one {event.name}, got {len(logs)}"
     return logs[0]
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from tests.conftest import VER
+from tests.contracts._helpers import events_of
 from tests.contracts.conftest import CPU, CPU_MIN_STAKE, GPU, GPU_MIN_STAKE, HEARTBEAT_TIMEOUT
 
 MAX_WATTS = 2**24 - 1
@@ -101,7 +102,7 @@ def test_energy_totals_equal_the_sums_over_nodes(
             node.energy += earned
             node.measured += earned if counter else 0
             node.counter, node.last = counter, receipt.timestamp
-            log = receipt.decode_logs(registry.HeartbeatRecorded)[0]
+            log = events_of(receipt, registry.HeartbeatRecorded)[0]
             assert (log.energyJ, log.counterJ) == (node.energy, counter)
 
         @precondition(lambda self: bool(self.nodes))
