@@ -144,6 +144,27 @@ def test_rapl_counter_wraps_at_max_energy_range(tmp_path: Path) -> None:
     assert wrapped_delta(10, 4, 100) == 94
 
 
+def test_rapl_power_of_a_sub_second_window_is_not_read_as_kilowatts(tmp_path: Path) -> None:
+    """A heartbeat right after a start sees a few microseconds of counter: one step of it (12 J
+    here) must not read as 18 kW and throttle the node; the joules still count, exactly."""
+    clock = Clock()
+    root = rapl_tree(tmp_path / "pc", packages={0: (1_000_000, 2**32)})
+    telemetry = _telemetry([RaplSource(root, clock), EstimateSource(300, clock)])
+    telemetry.start()
+    clock.advance(0.00065)
+    set_energy(root, "intel-rapl:0", 1_000_000 + 12_000_000)
+    first = telemetry.read()
+    assert (first.watts, first.energy_j) == (0, 12)  # no window of a second yet: 0 W
+    clock.advance(0.99935)
+    set_energy(root, "intel-rapl:0", 1_000_000 + 240_000_000)
+    second = telemetry.read()
+    assert (second.watts, second.energy_j) == (240, 240)  # 240 J over the whole first second
+    clock.advance(0.5)
+    set_energy(root, "intel-rapl:0", 1_000_000 + 400_000_000)
+    third = telemetry.read()
+    assert (third.watts, third.energy_j) == (240, 400)  # the last full window's power
+
+
 def test_rapl_unreadable_counter_degrades_to_the_estimate(tmp_path: Path) -> None:
     root = rapl_tree(tmp_path / "pc", packages={0: (1, 2**32)})
     (root / "intel-rapl:0" / "energy_uj").unlink()

@@ -48,6 +48,9 @@ def wrapped_delta(previous: int, current: int, max_range: int) -> int:
     return current + max_range - previous
 
 
+MIN_POWER_WINDOW_S = 1.0
+
+
 class RaplSource:
     name = "rapl"
     measured = True
@@ -59,7 +62,12 @@ class RaplSource:
         self.root = root
         self._clock = clock
         self._domains: list[_Domain] = []
-        self._last = 0.0
+        # Power is the energy over a window of at least MIN_POWER_WINDOW_S: a heartbeat right
+        # after a start sees microseconds of counter, where one update of it (RAPL counts in
+        # steps) would read as kilowatts and throttle the node on the chain.
+        self._window_start = 0.0
+        self._window_uj = 0
+        self._watts = 0.0
 
     @property
     def domains(self) -> list[str]:
@@ -83,16 +91,21 @@ class RaplSource:
         if not domains:
             raise TelemetryUnavailable(f"RAPL: no package domain under {self.root}")
         self._domains = domains
-        self._last = self._clock()
+        self._window_start = self._clock()
+        self._window_uj = 0
 
     def sample(self, load: float) -> PowerSample:
-        now = self._clock()
-        elapsed = max(now - self._last, 1e-6)
+        """The counter's increase since the previous sample (exact, for the energy counter) and
+        the power of the last window of at least MIN_POWER_WINDOW_S (0 W until the first)."""
         total_uj = 0
         for domain in self._domains:
             current = _read_int(domain.path / "energy_uj")
             total_uj += wrapped_delta(domain.last_uj, current, domain.max_range_uj)
             domain.last_uj = current
-        self._last = now
-        joules = total_uj / 1e6
-        return PowerSample(joules / elapsed, joules)
+        now = self._clock()
+        self._window_uj += total_uj
+        elapsed = now - self._window_start
+        if elapsed >= MIN_POWER_WINDOW_S:
+            self._watts = self._window_uj / 1e6 / elapsed
+            self._window_start, self._window_uj = now, 0
+        return PowerSample(self._watts, total_uj / 1e6)
