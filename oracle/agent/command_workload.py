@@ -73,7 +73,10 @@ def unpack_folder(data: bytes, folder: Path) -> None:
 
 
 class CommandWorkload:
-    """See the module docstring. `argv` is the command line; `scratch` a folder it may own."""
+    """See the module docstring. `argv` is the command line; `scratch` a folder it may own.
+    A command is not taken to be deterministic unless its contributor says so."""
+
+    deterministic = False
 
     def __init__(
         self,

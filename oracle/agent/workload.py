@@ -25,6 +25,10 @@ class WorkloadError(OracleError):
 class Workload(Protocol):
     """What the agent needs from a piece of work."""
 
+    #: Whether the same input bytes give the same output bytes on every machine: only such a
+    #: workload's intervals are re-executed and compared by CID (oracle/verification).
+    deterministic: bool
+
     def initial_state(self) -> bytes:
         """The state before step 1."""
         ...
@@ -47,6 +51,8 @@ class LinearRegressionWorkload:
 
     State bytes: ``step (int64 LE) ‖ weights (float64 LE[features])``.
     """
+
+    deterministic = True
 
     def __init__(
         self, spec: str, features: int = 16, samples: int = 256, learning_rate: float = 0.05
