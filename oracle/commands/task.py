@@ -1,5 +1,5 @@
 """`verai task`: a developer's tasks: submit (escrow shown and confirmed before signing), status,
-list, watch, top up, cancel and refund."""
+list, watch, top up, cancel, refund and verify (re-execute checkpoint intervals)."""
 
 from __future__ import annotations
 
@@ -497,3 +497,78 @@ def settle(task_id: int, yes: bool, opts: WalletOptions) -> None:
         sent = session.send(market.settle(a.id), purpose="settle")
         click.echo(f"assignment {a.id} settled (tx {sent.outcome.tx_hash})")
     click.echo(f"then get the rest back: verai task refund {task_id}")
+
+
+@task_group.command("verify")
+@click.argument("assignment_id", metavar="ASSIGNMENT", type=click.IntRange(min=1))
+@click.option(
+    "--step",
+    "steps",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="Verify only the interval ending at this committed step (repeatable; default: all).",
+)
+@click.option(
+    "--store-folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="LocalStore folder holding the checkpoints (VERAI_STORE_FOLDER; default: checkpoints).",
+)
+@click.option("--ipfs-url", default=None, help="Fetch checkpoints from this Kubo RPC API instead.")
+@json_option
+@wallet_command(signs=False)
+def verify(
+    assignment_id: int,
+    steps: tuple[int, ...],
+    store_folder: Path | None,
+    ipfs_url: str | None,
+    as_json: bool,
+    opts: WalletOptions,
+) -> None:
+    """Re-execute the checkpoint intervals of ASSIGNMENT and compare each result with the CID
+    its node committed: from each committed checkpoint (or the one it resumed, or the initial
+    state) to the next. Exit status 1 when any interval differs. Needs no key, only the chain
+    and the checkpoints (a LocalStore folder or IPFS). Workloads that do not declare themselves
+    deterministic (commands) are listed as not verified, never as differing."""
+    import os
+
+    from oracle.checkpoints import LocalStore
+    from oracle.commands import _verify
+
+    session = Session(opts)
+    state = session.cache(quiet=as_json)
+    ipfs = ipfs_url or os.environ.get("VERAI_IPFS_URL")
+    folder = store_folder or Path(os.environ.get("VERAI_STORE_FOLDER", "checkpoints"))
+    if not ipfs and not folder.is_dir():
+        fail(f"--store-folder {folder}: no such folder (the checkpoints' LocalStore; or give "
+             "--ipfs-url)")  # fmt: skip
+    store: Any = IpfsStore(ipfs) if ipfs else LocalStore(folder)
+    facts, results = _verify.verify_assignment(
+        session, state, assignment_id, store, set(steps) if steps else None,
+        progress=(lambda _: None) if as_json else note,
+    )  # fmt: skip
+    differs = [r for r in results if r.reexecuted is not None and not r.verified]
+    if as_json:
+        emit_json({**facts, "intervals": [
+            {"from_step": r.from_step, "to_step": r.to_step, "committed_cid": r.committed,
+             "reexecuted_cid": r.reexecuted, "verdict": r.verdict, "reason": r.reason}
+            for r in results
+        ]})  # fmt: skip
+    else:
+        click.echo(
+            f"assignment {assignment_id} of task {facts['task_id']} on node {facts['node_id']}: "
+            f"{plural(facts['commits'], 'checkpoint')} committed (block {facts['block']})"
+        )
+        rows = [
+            (f"{r.from_step} -> {r.to_step}", r.committed, r.reexecuted or "-", r.verdict, r.reason)
+            for r in results
+        ]
+        if rows:
+            click.echo(table(("steps", "committed", "re-executed", "verdict", "why"), rows))
+        verified = sum(r.verified for r in results)
+        click.echo(
+            f"{verified} verified, {len(differs)} differ, "
+            f"{len(results) - verified - len(differs)} not verified"
+        )
+    if differs:
+        raise SystemExit(1)
