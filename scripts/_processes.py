@@ -146,7 +146,12 @@ class ManagedProcess:
                 )
             return match
 
-        match = wait_until(found, timeout=timeout, what=f"{self.name} to print {pattern!r}")
+        try:
+            match = wait_until(found, timeout=timeout, what=f"{self.name} to print {pattern!r}")
+        except ProcessError as exc:
+            if not self.alive():
+                raise
+            raise ProcessError(f"{exc}; last output:\n{self.tail()}") from None
         assert isinstance(match, re.Match)
         return match
 

@@ -45,6 +45,7 @@ class FakeNvml:
     gpus: list[FakeGpu] = field(default_factory=list)
     library_missing: bool = False
     inits: int = 0
+    init_calls: int = 0  # also the ones that failed
 
     NVMLError = NVMLError
     NVMLError_LibraryNotFound = NVMLError_LibraryNotFound
@@ -52,6 +53,7 @@ class FakeNvml:
     NVMLError_GpuIsLost = NVMLError_GpuIsLost
 
     def nvmlInit(self) -> None:
+        self.init_calls += 1
         if self.library_missing:
             raise NVMLError_LibraryNotFound(12)
         self.inits += 1
@@ -99,7 +101,13 @@ def rapl_tree(root: Path, *, packages: dict[int, tuple[int, int]]) -> Path:
 
 
 def set_energy(root: Path, domain: str, energy_uj: int) -> None:
-    (root / domain / "energy_uj").write_text(f"{energy_uj}\n")
+    """Sets a counter the way the kernel shows it: a read sees the old value or the new one,
+    never a half-written file (write_text truncates first, and an agent reading in between saw
+    an empty counter, took RAPL for broken and fell back to the estimate)."""
+    target = root / domain / "energy_uj"
+    scratch = target.with_name(f".energy_uj.{os.getpid()}.tmp")
+    scratch.write_text(f"{energy_uj}\n")
+    os.replace(scratch, target)
 
 
 class Clock:

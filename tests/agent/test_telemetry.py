@@ -106,6 +106,56 @@ def test_gpu_that_errors_mid_run_degrades_without_raising(caplog: pytest.LogCapt
     assert telemetry.energy_j == 1000  # the estimate never adds to the measured counter
 
 
+def test_a_source_given_up_is_probed_again_and_the_gap_is_not_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    gpu = FakeGpu(energy_mj=1_000_000, power_mw=1)
+    telemetry = _telemetry(
+        [NvmlSource(FakeNvml([gpu]), clock), EstimateSource(400, clock)],
+        0.25,
+        retry_preferred_s=300,
+        clock=clock,
+    )
+    telemetry.start()
+    clock.advance(10)
+    gpu.energy_mj += 2_000_000  # 2000 J in 10 s
+    assert telemetry.read().energy_j == 2000
+    gpu.lost = True  # an Xid error: the GPU is gone until the driver is reloaded
+    clock.advance(10)
+    assert telemetry.read().source == "estimate"
+    gpu.lost = False
+    gpu.energy_mj += 50_000_000  # energy used while the agent could not read it
+    clock.advance(299)  # not yet time to probe again
+    assert telemetry.read().source == "estimate"
+    clock.advance(1)
+    with caplog.at_level(logging.WARNING, logger="oracle.agent.telemetry"):
+        back = telemetry.read()
+    assert (back.source, back.measured) == ("nvml", True)
+    assert back.energy_j == 2000  # the gap is not credited: it counts from the new probe
+    assert "nvml works again; using it instead of estimate" in caplog.text
+    assert telemetry.switches[-1] == ("estimate", "nvml", "nvml works again")
+    clock.advance(10)
+    gpu.energy_mj += 3_000_000
+    assert telemetry.read().energy_j == 5000
+
+
+def test_a_source_still_broken_is_probed_once_per_retry_period() -> None:
+    clock = Clock()
+    nvml = FakeNvml([], library_missing=True)
+    telemetry = _telemetry(
+        [NvmlSource(nvml, clock), EstimateSource(400, clock)], retry_preferred_s=60, clock=clock
+    )
+    assert telemetry.start().name == "estimate"
+    assert nvml.init_calls == 1
+    switches = list(telemetry.switches)
+    for _ in range(30):  # 30 readings 10 s apart: 300 s, one probe every 60 s
+        clock.advance(10)
+        assert telemetry.read().source == "estimate"
+    assert nvml.init_calls == 1 + 5
+    assert telemetry.switches == switches  # a failed re-probe logs nothing, switches nothing
+
+
 def test_real_pynvml_without_a_driver_degrades() -> None:
     # nvidia-ml-py is installed here but there is no libnvidia-ml: the real module must degrade
     telemetry = build_telemetry("nvml", tdp_watts=100, rapl_root=Path("/nonexistent"))

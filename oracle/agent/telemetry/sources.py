@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from oracle.agent.telemetry.reading import (
 
 log = logging.getLogger("oracle.agent.telemetry")
 
+RETRY_PREFERRED_S = 300.0  # a given-up source is probed again this often (seconds)
+
 Switch = Callable[[str, str, str], None]
 """on_switch(from_source, to_source, reason)."""
 
@@ -39,7 +42,12 @@ class Telemetry:
     The measured-energy counter (joules) only grows, starts from `energy_base_j` (what the
     previous run of the agent had counted, so it stays monotonic across restarts, also after a
     reboot reset the hardware counters: only their deltas are added) and only counts intervals
-    read from a hardware energy counter (`has_counter`)."""
+    read from a hardware energy counter (`has_counter`).
+
+    A source given up is tried again every `retry_preferred_s` (one probe, under the lock):
+    a GPU reset or a driver reload must not leave a node on the estimate for the rest of a
+    months-long run. The counter only ever adds deltas read by one source since its probe, so
+    the gap while it was down is never credited as measured."""
 
     def __init__(
         self,
@@ -48,6 +56,8 @@ class Telemetry:
         load: Callable[[], float] = cpu_load,
         energy_base_j: float = 0.0,
         on_switch: Switch | None = None,
+        retry_preferred_s: float = RETRY_PREFERRED_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not sources or sources[-1].measured:
             raise ValueError("the last telemetry source must be the estimate (never fails)")
@@ -56,6 +66,9 @@ class Telemetry:
         self._energy_j = float(energy_base_j)
         self._on_switch = on_switch
         self._active = -1
+        self._retry_preferred_s = retry_preferred_s
+        self._clock = clock
+        self._retry_at = 0.0
         self._lock = threading.Lock()
         self.switches: list[tuple[str, str, str]] = []  # (from, to, reason), for status output
         self.last_joules = 0.0  # energy of the last interval read (any source)
@@ -81,6 +94,7 @@ class Telemetry:
         """Probes the sources in order; returns the one in use."""
         self._load()  # psutil's first reading is meaningless: prime it
         self._activate(0)
+        self._retry_at = self._clock() + self._retry_preferred_s
         return self.source
 
     def read(self) -> Reading:
@@ -88,6 +102,8 @@ class Telemetry:
             if self._active < 0:
                 self.start()
             load = max(0.0, min(1.0, self._load()))
+            if self._active > 0 and self._clock() >= self._retry_at:
+                self._retry_preferred()
             while True:
                 source = self.source
                 try:
@@ -120,11 +136,33 @@ class Telemetry:
             return
         raise AssertionError("the estimate source cannot fail")  # pragma: no cover
 
+    def _retry_preferred(self) -> None:
+        """Probes the sources before the active one, in order; switches to the first that
+        works (its first sample then counts from this probe, nothing of the gap)."""
+        current = self.source.name
+        for index in range(self._active):
+            candidate = self._sources[index]
+            try:
+                candidate.probe()
+            except TelemetryUnavailable:
+                continue
+            self._active = index
+            log.warning(
+                "telemetry: %s works again; using it instead of %s",
+                candidate.name,
+                current,
+                extra={"source": candidate.name, "instead_of": current},
+            )
+            self.switches.append((current, candidate.name, f"{candidate.name} works again"))
+            return
+        self._retry_at = self._clock() + self._retry_preferred_s
+
     def _fall_back(self, reason: str) -> None:
         failed = self.source.name
         following = self._sources[self._active + 1].name
         self._record(failed, following, reason)
         self._activate(self._active + 1)
+        self._retry_at = self._clock() + self._retry_preferred_s
 
     def _record(self, failed: str, following: str, reason: str) -> None:
         log.warning(
